@@ -391,7 +391,8 @@ def msgpack_default(o: Any) -> Any:
     if mapped is not None:
         return mapped
     if isinstance(o, enum.Enum):
-        return o.value
+        # .NET's SignalR resolver writes enums as their names in MessagePack.
+        return o.name
     if isinstance(o, set | frozenset):
         return list(o)
     if isinstance(o, uuid.UUID):

@@ -80,4 +80,4 @@ def write_handshake_response(error: str | None = None) -> bytes:
     """``{}`` + 0x1E on success, ``{"error": ...}`` + 0x1E on failure."""
     if not error:
         return HANDSHAKE_SUCCESS
-    return json.dumps({"error": error}, ensure_ascii=False).encode("utf-8") + RECORD_SEPARATOR
+    return json.dumps({"error": error}, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + RECORD_SEPARATOR

@@ -286,8 +286,6 @@ def _from_pairs(pairs: Iterable[tuple[str, Any]], binder: InvocationBinder) -> H
                 raise _expected("error", "String")
             error = value
         elif key == "streamIds":
-            if value is None:
-                continue
             if type(value) is not list:
                 raise _expected("streamIds", "Array")
             for sid in value:
@@ -317,7 +315,7 @@ def _from_pairs(pairs: Iterable[tuple[str, Any]], binder: InvocationBinder) -> H
             binder,
             Flavor.JSON,
             is_stream=False,
-            invocation_id=invocation_id or None,
+            invocation_id=None if invocation_id is _MISSING else (invocation_id or None),
             target=target,
             arguments=arguments,
             stream_ids=stream_ids,

@@ -1,0 +1,144 @@
+"""A bounded, coalescing outbound buffer: the one place a connection's
+outgoing bytes wait.
+
+Senders never block: ``write`` appends and returns. A transport task drains
+it with ``take``, joining whatever queued up into one transport write, so a
+burst costs one frame instead of many. When more than ``limit`` bytes are
+waiting the client is not keeping up: the buffer closes itself and calls
+``on_overflow`` so the connection can be dropped. Producers that prefer to
+wait (streams) use ``wait_writable``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+__all__ = ["OutboundBuffer"]
+
+
+class OutboundBuffer:
+    __slots__ = (
+        "_chunks",
+        "_size",
+        "_limit",
+        "_waiter",
+        "_closed",
+        "_space_waiters",
+        "_on_overflow",
+        "overflowed",
+        "write_count",
+    )
+
+    def __init__(self, limit: int, on_overflow: Callable[[], None] | None = None) -> None:
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._limit = limit
+        self._waiter: asyncio.Future[None] | None = None
+        self._closed = False
+        self._space_waiters: list[asyncio.Future[None]] = []
+        self._on_overflow = on_overflow
+        self.overflowed = False
+        self.write_count = 0
+        """Incremented per write; lets keep-alive see activity without timestamps."""
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def write(self, data: bytes) -> bool:
+        """Queue ``data``; False if the buffer is closed or just overflowed."""
+        if self._closed:
+            return False
+        size = self._size + len(data)
+        if size > self._limit and self._size:
+            self.overflowed = True
+            self.close(discard=True)
+            if self._on_overflow is not None:
+                self._on_overflow()
+            return False
+        self._chunks.append(data)
+        self._size = size
+        self.write_count += 1
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+        return True
+
+    def close(self, *, discard: bool = False) -> None:
+        """Stop accepting data; ``take`` still returns what is queued unless
+        ``discard``."""
+        self._closed = True
+        if discard:
+            self._chunks.clear()
+            self._size = 0
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+        self._wake_space_waiters()
+
+    def take_nowait(self, max_bytes: int | None = None) -> bytes | None:
+        """Everything queued (up to about ``max_bytes``) as one bytes object,
+        or None when empty."""
+        chunks = self._chunks
+        if not chunks:
+            return None
+        if max_bytes is None or self._size <= max_bytes:
+            data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            chunks.clear()
+            self._size = 0
+        else:
+            n = 0
+            taken = 0
+            for chunk in chunks:
+                if n and taken + len(chunk) > max_bytes:
+                    break
+                taken += len(chunk)
+                n += 1
+            data = chunks[0] if n == 1 else b"".join(chunks[:n])
+            del chunks[:n]
+            self._size -= taken
+        if self._space_waiters and self._size <= self._limit // 2:
+            self._wake_space_waiters()
+        return data
+
+    async def take(self, max_bytes: int | None = None) -> bytes | None:
+        """Wait for data; None once the buffer is closed and drained."""
+        while True:
+            data = self.take_nowait(max_bytes)
+            if data is not None:
+                return data
+            if self._closed:
+                return None
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiter = waiter
+            try:
+                await waiter
+            finally:
+                if self._waiter is waiter:
+                    self._waiter = None
+
+    async def wait_writable(self) -> None:
+        """Wait until at most half the limit is queued (backpressure)."""
+        while not self._closed and self._size > self._limit // 2:
+            fut = asyncio.get_running_loop().create_future()
+            self._space_waiters.append(fut)
+            try:
+                await fut
+            finally:
+                if fut in self._space_waiters:
+                    self._space_waiters.remove(fut)
+
+    def _wake_space_waiters(self) -> None:
+        waiters, self._space_waiters = self._space_waiters, []
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)

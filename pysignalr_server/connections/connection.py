@@ -1,0 +1,123 @@
+"""One logical connection, independent of transport and of hubs.
+
+A connection is created by negotiate (or on the spot by a WebSocket request
+that skipped negotiate). A transport attaches to it, feeds received bytes to
+its ``application`` and drains its ``outbound`` buffer. The application (the
+hub layer) writes bytes and decides when the connection ends.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from .buffer import OutboundBuffer
+
+__all__ = [
+    "TransportType",
+    "ConnectionStatus",
+    "ConnectionApplication",
+    "ConnectionHandler",
+    "HttpConnection",
+]
+
+
+class TransportType(enum.Enum):
+    WEBSOCKETS = "WebSockets"
+    SERVER_SENT_EVENTS = "ServerSentEvents"
+    LONG_POLLING = "LongPolling"
+
+
+class ConnectionStatus(enum.Enum):
+    NEW = "new"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class ConnectionApplication(Protocol):
+    """The per-connection side of whatever runs on top (a hub)."""
+
+    async def receive(self, data: bytes) -> None:
+        """Bytes from the client, in order. Awaiting applies backpressure."""
+        ...
+
+    async def transport_closed(self, error: BaseException | None) -> None:
+        """The transport is gone for good; clean up."""
+        ...
+
+
+class ConnectionHandler(Protocol):
+    """Creates the application for each new connection of an endpoint."""
+
+    def on_connection(self, connection: HttpConnection) -> ConnectionApplication: ...
+
+
+class HttpConnection:
+    """State of one connection. Owned by the ``ConnectionManager``."""
+
+    __slots__ = (
+        "connection_id",
+        "connection_token",
+        "negotiate_version",
+        "transport",
+        "status",
+        "created_at",
+        "request",
+        "user",
+        "items",
+        "outbound",
+        "binary",
+        "application",
+        "abort_transport",
+        "close_error",
+        "has_inherent_keep_alive",
+        "__weakref__",
+    )
+
+    def __init__(
+        self,
+        connection_id: str,
+        connection_token: str,
+        negotiate_version: int,
+        created_at: float,
+        send_buffer_limit: int,
+    ) -> None:
+        self.connection_id = connection_id
+        self.connection_token = connection_token
+        self.negotiate_version = negotiate_version
+        self.transport: TransportType | None = None
+        self.status = ConnectionStatus.NEW
+        self.created_at = created_at
+        self.request: Any = None
+        self.user: Any = None
+        self.items: dict[Any, Any] = {}
+        self.outbound = OutboundBuffer(send_buffer_limit, self._on_overflow)
+        self.binary = False
+        """True once the application chose a binary protocol (MessagePack)."""
+        self.application: ConnectionApplication | None = None
+        self.abort_transport: Callable[[], None] | None = None
+        self.close_error: BaseException | None = None
+        self.has_inherent_keep_alive = False
+
+    def write(self, data: bytes) -> bool:
+        """Queue bytes for the client without blocking. False if closed."""
+        return self.outbound.write(data)
+
+    def complete(self) -> None:
+        """Flush what is queued, then close the transport gracefully."""
+        self.outbound.close()
+
+    def abort(self, error: BaseException | None = None) -> None:
+        """Drop queued data and close the transport now."""
+        if error is not None and self.close_error is None:
+            self.close_error = error
+        self.outbound.close(discard=True)
+        if self.abort_transport is not None:
+            self.abort_transport()
+
+    def _on_overflow(self) -> None:
+        self.abort(ConnectionError("Send buffer overflow: the client is not reading fast enough."))
+
+    def __repr__(self) -> str:
+        return f"<HttpConnection {self.connection_id} {self.status.value}>"

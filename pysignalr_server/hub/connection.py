@@ -1,0 +1,260 @@
+"""``HubConnectionContext``: the hub side of one connection.
+
+It is the ``ConnectionApplication`` a transport feeds: it runs the
+handshake, parses messages with the negotiated protocol (as the binder for
+argument types), hands them to the dispatcher, writes replies, and cleans
+up when the transport goes away. Writes never block: they queue bytes on the
+connection's bounded outbound buffer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
+
+from ..connections.connection import HttpConnection, TransportType
+from ..errors import InvalidDataError
+from ..protocol.base import NO_TYPE, HubProtocol, TransferFormat
+from ..protocol.handshake import HANDSHAKE_SUCCESS, parse_handshake_request, write_handshake_response
+from ..protocol.messages import PING, CloseMessage, HubMessage
+from ..protocol.serialized import SerializedHubMessage
+from .clients import HubCallerClients
+from .errors import build_error_message
+from .hub import HubCallerContext
+
+if TYPE_CHECKING:
+    from .handler import HubConnectionHandler
+
+__all__ = ["HubConnectionContext"]
+
+log = logging.getLogger("pysignalr_server.hub")
+
+CLIENT_TIMEOUT_ERROR = "Client hasn't sent a message/ping within the configured ClientTimeoutInterval."
+HANDSHAKE_CANCELED = "Handshake was canceled."
+HANDSHAKE_FAILED = "An unexpected error occurred during connection handshake."
+CLOSED_WITH_ERROR = "Connection closed with an error."
+
+
+class HubConnectionContext:
+    def __init__(self, handler: HubConnectionHandler, connection: HttpConnection) -> None:
+        loop = asyncio.get_running_loop()
+        self._handler = handler
+        self.connection = connection
+        self.connection_id = connection.connection_id
+        self.protocol: HubProtocol | None = None
+        self.user_identifier: str | None = None
+        self.aborted = asyncio.Event()
+        self.closing = False
+        self.connected = False
+        self.client_timeout_armed = False
+        self.started_at = loop.time()
+        self.last_received = self.started_at
+        self._last_write_count = -1
+        self._last_write_time = self.started_at
+        self._buffer = b""
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._close_exception: Exception | None = None
+        self.invocation_slots = asyncio.Semaphore(handler.options.maximum_parallel_invocations_per_client)
+        self.caller_context = HubCallerContext(self)
+        self.caller_clients = HubCallerClients(handler.lifetime_manager, connection.connection_id)
+        self.group_manager = handler.group_manager
+
+    # ----------------------------------------------------------- binder
+
+    def get_parameter_types(self, target: str) -> list[Any]:
+        return self._handler.dispatcher.get_parameter_types(target)
+
+    def get_return_type(self, invocation_id: str) -> Any:
+        return NO_TYPE
+
+    def get_stream_item_type(self, stream_id: str) -> Any:
+        return NO_TYPE
+
+    # ----------------------------------------------------------- writing
+
+    def send(self, message: HubMessage) -> bool:
+        """Serialize and queue one message for this client."""
+        assert self.protocol is not None
+        return self.connection.write(self.protocol.write_message(message))
+
+    def write_serialized(self, message: SerializedHubMessage) -> bool:
+        protocol = self.protocol
+        if protocol is None or self.closing:
+            return False
+        return self.connection.write(message.get(protocol))
+
+    # ----------------------------------------------------- receive path
+
+    async def receive(self, data: bytes) -> None:
+        if self.closing:
+            return
+        self.last_received = asyncio.get_running_loop().time()
+        protocol = self.protocol
+        if protocol is None:
+            rest = await self._handshake(data)
+            if rest is None or self.closing:
+                return
+            protocol = self.protocol
+            assert protocol is not None
+            data = rest
+            if not data:
+                return
+        buffer = self._buffer + data if self._buffer else data
+        result = protocol.split(buffer, self._handler.options.maximum_receive_message_size)
+        self._buffer = result.rest
+        dispatch = self._handler.dispatcher.dispatch
+        for record in result.records:
+            try:
+                message = protocol.parse_message(record, self)
+            except InvalidDataError as exc:
+                self._protocol_error(exc)
+                return
+            if message is not None:
+                await dispatch(self, message)
+                if self.closing:
+                    return
+        if result.error is not None:
+            self._protocol_error(result.error)
+
+    def _protocol_error(self, exc: Exception) -> None:
+        log.info("Closing connection %s: invalid data from the client: %s", self.connection_id, exc)
+        self.close(exc)
+
+    async def _handshake(self, data: bytes) -> bytes | None:
+        """Returns the bytes after the handshake once it succeeded, else None."""
+        options = self._handler.options
+        self._buffer += data
+        try:
+            parsed = parse_handshake_request(self._buffer, options.maximum_receive_message_size)
+        except OverflowError:
+            self.fail_handshake(HANDSHAKE_CANCELED)
+            return None
+        except InvalidDataError as exc:
+            log.info("Handshake failed on connection %s: %s", self.connection_id, exc)
+            self.fail_handshake(build_error_message(HANDSHAKE_FAILED, exc, options.enable_detailed_errors))
+            return None
+        if parsed is None:
+            return None
+        request, rest = parsed
+        self._buffer = b""
+        protocol = self._handler.protocols.get(request.protocol)
+        if protocol is None:
+            self.fail_handshake(f"The protocol '{request.protocol}' is not supported.")
+            return None
+        if not protocol.is_version_supported(request.version):
+            self.fail_handshake(
+                f"The server does not support version {request.version} of the '{request.protocol}' protocol."
+            )
+            return None
+        if (
+            protocol.transfer_format is TransferFormat.BINARY
+            and self.connection.transport is TransportType.SERVER_SENT_EVENTS
+        ):
+            self.fail_handshake(
+                f"Cannot use the '{protocol.name}' protocol on the current transport. "
+                "The transport does not support 'Binary' transfer format."
+            )
+            return None
+        self.protocol = protocol
+        self.connection.binary = protocol.transfer_format is TransferFormat.BINARY
+        self.connection.write(HANDSHAKE_SUCCESS)
+        try:
+            self.user_identifier = self._handler.get_user_identifier(self)
+            await self._handler.lifetime_manager.on_connected(self)
+            self.connected = True
+            hub = self._handler.dispatcher.create_hub(self)
+            await hub.on_connected()
+        except Exception as exc:  # noqa: BLE001 - reported to the client, connection closed
+            log.error("Error when dispatching 'on_connected' on hub.", exc_info=exc)
+            self.close(exc)
+            return None
+        return rest
+
+    def fail_handshake(self, error: str) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        self.connection.write(write_handshake_response(error))
+        self.connection.complete()
+
+    # ------------------------------------------------------------ closing
+
+    def close(self, exc: Exception | None = None, *, allow_reconnect: bool = False, error: str | None = None) -> None:
+        """Send a Close message (with an error when ``exc`` or ``error`` is
+        given) and end the connection once it is flushed."""
+        if self.closing:
+            return
+        self.closing = True
+        if exc is not None:
+            self._close_exception = exc
+            if error is None:
+                error = build_error_message(CLOSED_WITH_ERROR, exc, self._handler.options.enable_detailed_errors)
+        if self.protocol is not None:
+            self.send(CloseMessage(error, allow_reconnect))
+        self.connection.complete()
+
+    def abort(self) -> None:
+        """``Context.Abort()``: close without an error and without reconnect."""
+        self.close()
+
+    def client_closed(self, message: CloseMessage) -> None:
+        """The client sent Close: answer with Close and end the connection."""
+        if message.error:
+            self._close_exception = ConnectionError(message.error)
+        self.close()
+
+    async def transport_closed(self, error: BaseException | None) -> None:
+        self.closing = True
+        self.aborted.set()
+        self._handler.session_ended(self)
+        if not self.connected:
+            return
+        self.connected = False
+        exception: Exception | None = self._close_exception
+        if exception is None and isinstance(error, Exception):
+            exception = error
+        try:
+            await self._handler.lifetime_manager.on_disconnected(self)
+        except Exception as exc:  # noqa: BLE001
+            log.error("Error removing connection %s from the lifetime manager.", self.connection_id, exc_info=exc)
+        try:
+            hub = self._handler.dispatcher.create_hub(self)
+            await hub.on_disconnected(exception)
+        except Exception as exc:  # noqa: BLE001
+            log.error("Error when dispatching 'on_disconnected' on hub.", exc_info=exc)
+
+    # -------------------------------------------------------------- tasks
+
+    def start_task(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        self._handler.track(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------ housekeeping
+
+    def tick(self, now: float) -> None:
+        """Called about once a second: handshake timeout, keep-alive, client timeout."""
+        options = self._handler.options
+        if self.closing:
+            return
+        if self.protocol is None:
+            if now - self.started_at >= options.handshake_timeout:
+                log.info("Handshake timed out on connection %s", self.connection_id)
+                self.fail_handshake(HANDSHAKE_CANCELED)
+            return
+        if not self.connection.has_inherent_keep_alive:
+            count = self.connection.outbound.write_count
+            if count != self._last_write_count:
+                self._last_write_count = count
+                self._last_write_time = now
+            elif now - self._last_write_time >= options.keep_alive_interval:
+                self.send(PING)
+                self._last_write_count = self.connection.outbound.write_count
+                self._last_write_time = now
+            if self.client_timeout_armed and now - self.last_received > options.client_timeout_interval:
+                log.info("Connection %s timed out: %s", self.connection_id, CLIENT_TIMEOUT_ERROR)
+                self._close_exception = TimeoutError(CLIENT_TIMEOUT_ERROR)
+                self.close(allow_reconnect=True, error=CLIENT_TIMEOUT_ERROR)

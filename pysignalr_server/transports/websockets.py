@@ -1,0 +1,119 @@
+"""The WebSockets transport on aiohttp.
+
+Two loops per connection: this request handler reads frames and feeds them
+to the application (awaiting it, so a busy connection stops reading rather
+than buffering without bound), and a writer task drains the outbound
+buffer, joining queued messages into one frame. JSON goes out in text
+frames and MessagePack in binary frames; incoming frames are parsed by the
+negotiated protocol whatever their type (the Java client sends JSON as
+binary).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiohttp import WSMsgType, web
+
+from ..connections.connection import ConnectionStatus, HttpConnection, TransportType
+from ..connections.options import HttpConnectionOptions
+
+__all__ = ["serve_websocket"]
+
+log = logging.getLogger("pysignalr_server.transports")
+
+_DATA = (WSMsgType.TEXT, WSMsgType.BINARY)
+_END = (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED)
+
+
+async def serve_websocket(
+    request: web.Request,
+    connection: HttpConnection,
+    options: HttpConnectionOptions,
+    max_message_size: int | None,
+) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(
+        compress=False,
+        autoping=True,
+        decode_text=False,
+        timeout=options.websocket_close_timeout,
+        max_msg_size=0 if max_message_size is None else max(4 * 1024 * 1024, 4 * max_message_size),
+    )
+    await ws.prepare(request)
+    application = connection.application
+    assert application is not None
+    transport = request.transport
+
+    def abort() -> None:
+        if transport is not None and not transport.is_closing():
+            transport.abort()
+
+    connection.abort_transport = abort
+    writer = asyncio.get_running_loop().create_task(
+        _write_loop(ws, connection, options), name=f"signalr-ws-writer-{connection.connection_id}"
+    )
+    error: BaseException | None = None
+    try:
+        while True:
+            msg = await ws.receive()
+            kind = msg.type
+            if kind in _DATA:
+                data = msg.data
+                await application.receive(data if isinstance(data, bytes) else data.encode("utf-8"))
+            elif kind in _END:
+                break
+            elif kind is WSMsgType.ERROR:
+                error = ws.exception()
+                break
+    except asyncio.CancelledError:
+        error = ConnectionError("The server is shutting down.")
+        raise
+    except Exception as exc:  # noqa: BLE001 - a bug must cost one connection, not the server
+        log.exception("Unexpected error on WebSocket connection %s", connection.connection_id)
+        error = exc
+    finally:
+        connection.status = ConnectionStatus.CLOSED
+        connection.outbound.close(discard=True)
+        if connection.close_error is not None and error is None:
+            error = connection.close_error
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(writer, options.websocket_close_timeout + 1.0)
+        if not writer.done():
+            writer.cancel()
+        if not ws.closed:
+            abort()
+        try:
+            await application.transport_closed(error)
+        except Exception:  # noqa: BLE001
+            log.exception("Error cleaning up connection %s", connection.connection_id)
+    return ws
+
+
+async def _write_loop(
+    ws: web.WebSocketResponse, connection: HttpConnection, options: HttpConnectionOptions
+) -> None:
+    outbound = connection.outbound
+    limit = options.max_frame_coalesce
+    try:
+        while True:
+            data = await outbound.take(limit)
+            if data is None:
+                break
+            await ws.send_frame(data, WSMsgType.BINARY if connection.binary else WSMsgType.TEXT)
+    except (ConnectionError, RuntimeError) as exc:
+        log.debug("WebSocket write failed on %s: %s", connection.connection_id, exc)
+        outbound.close(discard=True)
+    finally:
+        if not ws.closed:
+            if outbound.overflowed:
+                connection.abort()
+            else:
+                with contextlib.suppress(Exception):
+                    await ws.close(code=1000)
+
+
+def attach(connection: HttpConnection) -> None:
+    connection.transport = TransportType.WEBSOCKETS
+    connection.status = ConnectionStatus.ACTIVE
