@@ -43,7 +43,7 @@ class HubConnectionContext:
         self._handler = handler
         self.connection = connection
         self.connection_id = connection.connection_id
-        self.protocol: HubProtocol | None = None
+        self._protocol: HubProtocol | None = None
         self.user_identifier: str | None = None
         self.aborted = asyncio.Event()
         self.closing = False
@@ -61,6 +61,17 @@ class HubConnectionContext:
         self.caller_clients = HubCallerClients(handler.lifetime_manager, connection.connection_id)
         self.group_manager = handler.group_manager
 
+    @property
+    def protocol(self) -> HubProtocol:
+        """The negotiated hub protocol (only valid after the handshake)."""
+        if self._protocol is None:
+            raise RuntimeError("The handshake has not completed yet")
+        return self._protocol
+
+    @property
+    def handshake_completed(self) -> bool:
+        return self._protocol is not None
+
     # ----------------------------------------------------------- binder
 
     def get_parameter_types(self, target: str) -> list[Any]:
@@ -76,11 +87,11 @@ class HubConnectionContext:
 
     def send(self, message: HubMessage) -> bool:
         """Serialize and queue one message for this client."""
-        assert self.protocol is not None
-        return self.connection.write(self.protocol.write_message(message))
+        assert self._protocol is not None
+        return self.connection.write(self._protocol.write_message(message))
 
     def write_serialized(self, message: SerializedHubMessage) -> bool:
-        protocol = self.protocol
+        protocol = self._protocol
         if protocol is None or self.closing:
             return False
         return self.connection.write(message.get(protocol))
@@ -91,12 +102,12 @@ class HubConnectionContext:
         if self.closing:
             return
         self.last_received = asyncio.get_running_loop().time()
-        protocol = self.protocol
+        protocol = self._protocol
         if protocol is None:
             rest = await self._handshake(data)
             if rest is None or self.closing:
                 return
-            protocol = self.protocol
+            protocol = self._protocol
             assert protocol is not None
             data = rest
             if not data:
@@ -157,7 +168,7 @@ class HubConnectionContext:
                 "The transport does not support 'Binary' transfer format."
             )
             return None
-        self.protocol = protocol
+        self._protocol = protocol
         self.connection.binary = protocol.transfer_format is TransferFormat.BINARY
         self.connection.write(HANDSHAKE_SUCCESS)
         try:
@@ -191,7 +202,7 @@ class HubConnectionContext:
             self._close_exception = exc
             if error is None:
                 error = build_error_message(CLOSED_WITH_ERROR, exc, self._handler.options.enable_detailed_errors)
-        if self.protocol is not None:
+        if self._protocol is not None:
             self.send(CloseMessage(error, allow_reconnect))
         self.connection.complete()
 
@@ -240,7 +251,7 @@ class HubConnectionContext:
         options = self._handler.options
         if self.closing:
             return
-        if self.protocol is None:
+        if self._protocol is None:
             if now - self.started_at >= options.handshake_timeout:
                 log.info("Handshake timed out on connection %s", self.connection_id)
                 self.fail_handshake(HANDSHAKE_CANCELED)

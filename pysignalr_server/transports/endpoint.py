@@ -131,12 +131,12 @@ class HubEndpoint:
         conn.application = self.handler.on_connection(conn)
         task = asyncio.current_task()
         if task is not None:
-            self._active.add(task)  # type: ignore[arg-type]
+            self._active.add(task)
         try:
             return await serve_websocket(request, conn, self.options, self.max_message_size)
         finally:
             if task is not None:
-                self._active.discard(task)  # type: ignore[arg-type]
+                self._active.discard(task)
             self.connections.remove(conn)
 
     def all_connections(self) -> list[HttpConnection]:
