@@ -59,7 +59,9 @@ class TestHub(signalr.Hub):
     async def void_method(self) -> None:
         return None
 
-    async def typed(self, i: int, s: str, f: float, b: bool, items: list[int], mapping: dict[str, int]) -> list[Any]:
+    async def typed(
+        self, i: int, s: str, f: float, b: bool, items: list[int], mapping: dict[str, int]
+    ) -> list[Any]:
         return [i, s, f, b, items, mapping]
 
     async def echo_bytes(self, data: bytes) -> bytes:
@@ -69,7 +71,7 @@ class TestHub(signalr.Hub):
         return value
 
     async def datetime_info(self, value: datetime.datetime) -> str:
-        return value.astimezone(datetime.timezone.utc).isoformat()
+        return value.astimezone(datetime.UTC).isoformat()
 
     async def echo_point(self, point: Point) -> Point:
         return point
@@ -174,7 +176,9 @@ def create_app() -> web.Application:
     app.add_hub(
         "/hubs/fast",
         TestHub,
-        options=signalr.HubOptions(keep_alive_interval=0.3, client_timeout_interval=1.0, handshake_timeout=1.0),
+        options=signalr.HubOptions(
+            keep_alive_interval=0.3, client_timeout_interval=1.0, handshake_timeout=1.0
+        ),
         connection_options=signalr.HttpConnectionOptions(disconnect_timeout=1.0),
     )
     app.add_hub("/hubs/json", TestHub, options=signalr.HubOptions(supported_protocols=("json",)))

@@ -86,7 +86,7 @@ class SignalR:
             for manager in reversed(started):
                 try:
                     await manager.close()
-                except Exception:  # noqa: BLE001
+                except Exception:
                     log.exception("Error closing lifetime manager %r", manager)
 
     async def on_shutdown(self, app: web.Application) -> None:
@@ -104,7 +104,6 @@ class SignalR:
                         conn.abort(ConnectionError("The server is shutting down."))
                 break
             await asyncio.sleep(0.02)
-
 
     def _active_connections(self) -> bool:
         return any(

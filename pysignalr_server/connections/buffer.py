@@ -20,12 +20,12 @@ __all__ = ["OutboundBuffer"]
 class OutboundBuffer:
     __slots__ = (
         "_chunks",
-        "_size",
-        "_limit",
-        "_waiter",
         "_closed",
-        "_space_waiters",
+        "_limit",
         "_on_overflow",
+        "_size",
+        "_space_waiters",
+        "_waiter",
         "overflowed",
         "write_count",
     )

@@ -57,22 +57,22 @@ class HttpConnection:
     """State of one connection. Owned by the ``ConnectionManager``."""
 
     __slots__ = (
+        "__weakref__",
+        "abort_transport",
+        "application",
+        "binary",
+        "close_error",
         "connection_id",
         "connection_token",
-        "negotiate_version",
-        "transport",
-        "status",
         "created_at",
-        "request",
-        "user",
-        "items",
-        "outbound",
-        "binary",
-        "application",
-        "abort_transport",
-        "close_error",
         "has_inherent_keep_alive",
-        "__weakref__",
+        "items",
+        "negotiate_version",
+        "outbound",
+        "request",
+        "status",
+        "transport",
+        "user",
     )
 
     def __init__(

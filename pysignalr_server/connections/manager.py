@@ -41,9 +41,7 @@ class ConnectionManager:
         # separate secret token, so the public id can be shared safely.
         token = _new_id() if negotiate_version >= 1 else connection_id
         loop = asyncio.get_running_loop()
-        conn = HttpConnection(
-            connection_id, token, negotiate_version, loop.time(), self._send_buffer_limit
-        )
+        conn = HttpConnection(connection_id, token, negotiate_version, loop.time(), self._send_buffer_limit)
         self._by_token[token] = conn
         self._ensure_reaper()
         return conn

@@ -43,9 +43,7 @@ def parse_negotiate_version(raw: str | None, minimum: int = 0) -> int:
         try:
             requested = int(raw.strip())
         except ValueError:
-            raise NegotiateError(
-                200, "The client requested a non-integer protocol version."
-            ) from None
+            raise NegotiateError(200, "The client requested a non-integer protocol version.") from None
         if not raw.strip().lstrip("+-").isdigit():
             raise NegotiateError(200, "The client requested a non-integer protocol version.")
     if requested < minimum:
@@ -71,9 +69,7 @@ def write_negotiate_response(
     doc["connectionId"] = connection_id
     if version >= 1:
         doc["connectionToken"] = connection_token
-    doc["availableTransports"] = [
-        {"transport": t.value, "transferFormats": _FORMATS[t]} for t in transports
-    ]
+    doc["availableTransports"] = [{"transport": t.value, "transferFormats": _FORMATS[t]} for t in transports]
     return json.dumps(doc, separators=(",", ":")).encode("utf-8")
 
 

@@ -42,7 +42,7 @@ class _AllProxy(ClientProxy):
 
 
 class _AllExceptProxy(ClientProxy):
-    __slots__ = ("_m", "_excluded")
+    __slots__ = ("_excluded", "_m")
 
     def __init__(self, manager: HubLifetimeManager, excluded: Sequence[str]) -> None:
         self._m = manager
@@ -53,7 +53,7 @@ class _AllExceptProxy(ClientProxy):
 
 
 class SingleClientProxy(ClientProxy):
-    __slots__ = ("_m", "_id")
+    __slots__ = ("_id", "_m")
 
     def __init__(self, manager: HubLifetimeManager, connection_id: str) -> None:
         self._m = manager
@@ -64,7 +64,7 @@ class SingleClientProxy(ClientProxy):
 
 
 class _ConnectionsProxy(ClientProxy):
-    __slots__ = ("_m", "_ids")
+    __slots__ = ("_ids", "_m")
 
     def __init__(self, manager: HubLifetimeManager, ids: Sequence[str]) -> None:
         self._m = manager
@@ -97,7 +97,7 @@ class _GroupsProxy(ClientProxy):
 
 
 class _GroupExceptProxy(ClientProxy):
-    __slots__ = ("_m", "_name", "_excluded")
+    __slots__ = ("_excluded", "_m", "_name")
 
     def __init__(self, manager: HubLifetimeManager, name: str, excluded: Sequence[str]) -> None:
         self._m = manager
@@ -140,7 +140,7 @@ def _ids(values: Iterable[str] | str) -> list[str]:
 class HubClients:
     """Targets reachable from anywhere (hub context, background tasks)."""
 
-    __slots__ = ("_m", "_all")
+    __slots__ = ("_all", "_m")
 
     def __init__(self, manager: HubLifetimeManager) -> None:
         self._m = manager
@@ -178,7 +178,7 @@ class HubClients:
 class HubCallerClients(HubClients):
     """``HubClients`` plus the targets relative to the calling connection."""
 
-    __slots__ = ("_caller_id", "_caller", "_others")
+    __slots__ = ("_caller", "_caller_id", "_others")
 
     def __init__(self, manager: HubLifetimeManager, caller_id: str) -> None:
         super().__init__(manager)

@@ -177,7 +177,7 @@ class HubConnectionContext:
             self.connected = True
             hub = self._handler.dispatcher.create_hub(self)
             await hub.on_connected()
-        except Exception as exc:  # noqa: BLE001 - reported to the client, connection closed
+        except Exception as exc:
             log.error("Error when dispatching 'on_connected' on hub.", exc_info=exc)
             self.close(exc)
             return None
@@ -192,7 +192,9 @@ class HubConnectionContext:
 
     # ------------------------------------------------------------ closing
 
-    def close(self, exc: Exception | None = None, *, allow_reconnect: bool = False, error: str | None = None) -> None:
+    def close(
+        self, exc: Exception | None = None, *, allow_reconnect: bool = False, error: str | None = None
+    ) -> None:
         """Send a Close message (with an error when ``exc`` or ``error`` is
         given) and end the connection once it is flushed."""
         if self.closing:
@@ -201,7 +203,9 @@ class HubConnectionContext:
         if exc is not None:
             self._close_exception = exc
             if error is None:
-                error = build_error_message(CLOSED_WITH_ERROR, exc, self._handler.options.enable_detailed_errors)
+                error = build_error_message(
+                    CLOSED_WITH_ERROR, exc, self._handler.options.enable_detailed_errors
+                )
         if self._protocol is not None:
             self.send(CloseMessage(error, allow_reconnect))
         self.connection.complete()
@@ -228,12 +232,14 @@ class HubConnectionContext:
             exception = error
         try:
             await self._handler.lifetime_manager.on_disconnected(self)
-        except Exception as exc:  # noqa: BLE001
-            log.error("Error removing connection %s from the lifetime manager.", self.connection_id, exc_info=exc)
+        except Exception as exc:
+            log.error(
+                "Error removing connection %s from the lifetime manager.", self.connection_id, exc_info=exc
+            )
         try:
             hub = self._handler.dispatcher.create_hub(self)
             await hub.on_disconnected(exception)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.error("Error when dispatching 'on_disconnected' on hub.", exc_info=exc)
 
     # -------------------------------------------------------------- tasks

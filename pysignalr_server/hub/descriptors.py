@@ -40,8 +40,11 @@ class HubMethodDescriptor:
 
 def _stream_item_type(annotation: Any) -> Any | None:
     origin = typing.get_origin(annotation)
-    if origin in (collections.abc.AsyncIterator, collections.abc.AsyncIterable,
-                  collections.abc.AsyncGenerator):
+    if origin in (
+        collections.abc.AsyncIterator,
+        collections.abc.AsyncIterable,
+        collections.abc.AsyncGenerator,
+    ):
         args = typing.get_args(annotation)
         return args[0] if args else Any
     return None
@@ -50,7 +53,7 @@ def _stream_item_type(annotation: Any) -> Any | None:
 def _describe(name: str, func: Callable[..., Any]) -> HubMethodDescriptor:
     try:
         hints = typing.get_type_hints(func)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise TypeError(f"Cannot resolve the annotations of hub method {name!r}: {exc}") from exc
     signature = inspect.signature(func)
     params = list(signature.parameters.values())[1:]  # drop self
@@ -94,7 +97,7 @@ def build_method_table(hub_class: type[Hub]) -> dict[str, HubMethodDescriptor]:
             if key in table:
                 raise TypeError(
                     f"Hub methods {table[key].func.__name__!r} and {attr!r} of {hub_class.__name__} "
-                    "both match the client name {exposed!r} (names compare case-insensitively "
+                    f"both match the client name {exposed!r} (names compare case-insensitively "
                     "without underscores)"
                 )
             table[key] = _describe(exposed, value)

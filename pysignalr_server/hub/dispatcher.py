@@ -94,7 +94,9 @@ class HubDispatcher:
             # handle them elsewhere; unknown ones are ignored, as in .NET.
             log.debug("Ignoring %s on connection %s", t.__name__, session.connection_id)
 
-    def _binding_failure(self, session: HubConnectionContext, message: InvocationBindingFailureMessage) -> None:
+    def _binding_failure(
+        self, session: HubConnectionContext, message: InvocationBindingFailureMessage
+    ) -> None:
         text = build_error_message(
             f"Failed to invoke '{message.target}' due to an error on the server.",
             message.error,
@@ -155,7 +157,7 @@ class HubDispatcher:
                 result = await result
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - reported to the caller
+        except Exception as exc:
             if isinstance(exc, HubException):
                 log.debug("Hub method %r raised %r", message.target, exc)
             else:
@@ -180,7 +182,7 @@ class HubDispatcher:
             if invocation_id:
                 try:
                     session.send(CompletionMessage.with_result(invocation_id, result))
-                except Exception as exc:  # noqa: BLE001 - the result did not serialize
+                except Exception as exc:
                     log.error(
                         "Failed to serialize the result of hub method '%s'.", message.target, exc_info=exc
                     )

@@ -132,7 +132,7 @@ class HubConnectionHandler:
             for session in list(self._sessions):
                 try:
                     session.tick(now)
-                except Exception:  # noqa: BLE001 - one bad session must not stop the others
+                except Exception:
                     log.exception("Housekeeping failed for connection %s", session.connection_id)
 
     async def close(self, grace: float = 5.0) -> None:

@@ -99,7 +99,7 @@ class Hub:
     ``send_message`` all reach ``send_message``.
     """
 
-    __slots__ = ("_context", "_clients", "_groups", "__dict__")
+    __slots__ = ("__dict__", "_clients", "_context", "_groups")
 
     _context: HubCallerContext
     _clients: HubCallerClients

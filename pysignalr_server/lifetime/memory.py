@@ -8,6 +8,7 @@ between reading the tables and queuing the bytes.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -17,6 +18,18 @@ from ..protocol.serialized import SerializedHubMessage
 from .base import HubLifetimeManager, ManagedConnection
 
 __all__ = ["InMemoryHubLifetimeManager", "DefaultHubLifetimeManager"]
+
+log = logging.getLogger("pysignalr_server.lifetime")
+
+
+def _write(conn: ManagedConnection, message: SerializedHubMessage) -> None:
+    """Queue ``message`` on ``conn``; a connection that fails is logged and
+    skipped, so it can never stop delivery to the others (ASP.NET Core's
+    FailedWritingMessage)."""
+    try:
+        conn.write_serialized(message)
+    except Exception:
+        log.exception("Failed writing message to connection %s.", conn.connection_id)
 
 
 class InMemoryHubLifetimeManager(HubLifetimeManager):
@@ -83,10 +96,10 @@ class InMemoryHubLifetimeManager(HubLifetimeManager):
             skip = set(excluded)
             for conn in targets:
                 if conn.connection_id not in skip:
-                    conn.write_serialized(message)
+                    _write(conn, message)
         else:
             for conn in targets:
-                conn.write_serialized(message)
+                _write(conn, message)
 
     # --------------------------------------------------------------- sends
 
@@ -109,11 +122,9 @@ class InMemoryHubLifetimeManager(HubLifetimeManager):
             raise ValueError("connection_id must not be None")
         conn = self._connections.get(connection_id)
         if conn is not None:
-            conn.write_serialized(self._message(method, args))
+            _write(conn, self._message(method, args))
 
-    async def send_connections(
-        self, connection_ids: Sequence[str], method: str, args: Sequence[Any]
-    ) -> None:
+    async def send_connections(self, connection_ids: Sequence[str], method: str, args: Sequence[Any]) -> None:
         targets = [c for c in map(self._connections.get, dict.fromkeys(connection_ids)) if c is not None]
         if targets:
             self._deliver(targets, self._message(method, args))
@@ -126,13 +137,15 @@ class InMemoryHubLifetimeManager(HubLifetimeManager):
             self._deliver(list(members.values()), self._message(method, args))
 
     async def send_groups(self, group_names: Sequence[str], method: str, args: Sequence[Any]) -> None:
-        targets: dict[str, ManagedConnection] = {}
+        # As ASP.NET Core does: one delivery per named group, so a connection in
+        # two of the groups receives the message twice.
+        message: SerializedHubMessage | None = None
         for name in group_names:
             members = self._groups.get(name)
             if members:
-                targets.update(members)
-        if targets:
-            self._deliver(list(targets.values()), self._message(method, args))
+                if message is None:
+                    message = self._message(method, args)
+                self._deliver(list(members.values()), message)
 
     async def send_group_except(
         self,

@@ -56,15 +56,17 @@ def bind_invocation(
         types = binder.get_parameter_types(target)
     except Exception as exc:  # noqa: BLE001 - any binder error is a binding failure
         return InvocationBindingFailureMessage(invocation_id, target, exc, is_stream)
-    if len(arguments) != len(types):
-        return InvocationBindingFailureMessage(
-            invocation_id, target, count_mismatch(len(arguments), len(types)), is_stream
-        )
+    # .NET's JSON reader binds arguments one by one as it reads them, so a bad
+    # argument within the expected count is reported before a count mismatch.
     try:
-        bound = [adapter_for(t, flavor)(a) for t, a in zip(types, arguments, strict=True)]
+        bound = [adapter_for(t, flavor)(a) for t, a in zip(types, arguments, strict=False)]
     except Exception:  # noqa: BLE001
         return InvocationBindingFailureMessage(
             invocation_id, target, InvalidDataError(BINDING_ERROR), is_stream
+        )
+    if len(arguments) != len(types):
+        return InvocationBindingFailureMessage(
+            invocation_id, target, count_mismatch(len(arguments), len(types)), is_stream
         )
     if is_stream:
         assert invocation_id is not None

@@ -102,8 +102,14 @@ def split_binary(data: bytes, max_message_size: int | None = None) -> SplitResul
     return SplitResult(records, b"", None)
 
 
+class _MessageTooLargeError(InvalidDataError):
+    # .NET's BinaryMessageParser throws a FormatException here; detailed
+    # errors show that type name.
+    error_type_name = "FormatException"
+
+
 def _too_large() -> InvalidDataError:
-    return InvalidDataError("Messages over 2GB in size are not supported.")
+    return _MessageTooLargeError("Messages over 2GB in size are not supported.")
 
 
 def write_varint(length: int) -> bytes:

@@ -43,7 +43,8 @@ def parse_handshake_request(
     (with the .NET texts) for a malformed request, and ``OverflowError`` when
     more than ``max_size`` bytes arrive without a separator.
     """
-    end = data.find(RECORD_SEPARATOR)
+    # Like .NET, only the first ``max_size`` bytes may hold the request.
+    end = data.find(RECORD_SEPARATOR) if max_size is None else data.find(RECORD_SEPARATOR, 0, max_size)
     if end < 0:
         if max_size is not None and len(data) > max_size:
             raise OverflowError("handshake too large")
@@ -80,4 +81,7 @@ def write_handshake_response(error: str | None = None) -> bytes:
     """``{}`` + 0x1E on success, ``{"error": ...}`` + 0x1E on failure."""
     if not error:
         return HANDSHAKE_SUCCESS
-    return json.dumps({"error": error}, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + RECORD_SEPARATOR
+    return (
+        json.dumps({"error": error}, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        + RECORD_SEPARATOR
+    )

@@ -17,7 +17,7 @@ __all__ = ["SerializedHubMessage"]
 
 
 class SerializedHubMessage:
-    __slots__ = ("message", "_by_protocol")
+    __slots__ = ("_by_protocol", "message")
 
     def __init__(
         self, message: HubMessage | None = None, serialized: Mapping[str, bytes] | None = None

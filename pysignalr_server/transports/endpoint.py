@@ -114,8 +114,8 @@ class HubEndpoint:
         if TransportType.WEBSOCKETS not in self.options.transports:
             return self._unsupported(TransportType.WEBSOCKETS)
         token = request.query.get("id")
-        if token is None:
-            # skipNegotiation: the connection is created on the spot.
+        if not token:
+            # skipNegotiation (no id, or an empty one as in .NET): the connection is created on the spot.
             conn = self.connections.create(1)
         else:
             found = self._find(request)

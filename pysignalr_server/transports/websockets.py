@@ -70,7 +70,7 @@ async def serve_websocket(
     except asyncio.CancelledError:
         error = ConnectionError("The server is shutting down.")
         raise
-    except Exception as exc:  # noqa: BLE001 - a bug must cost one connection, not the server
+    except Exception as exc:
         log.exception("Unexpected error on WebSocket connection %s", connection.connection_id)
         error = exc
     finally:
@@ -86,7 +86,7 @@ async def serve_websocket(
             abort()
         try:
             await application.transport_closed(error)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("Error cleaning up connection %s", connection.connection_id)
     return ws
 
