@@ -143,6 +143,15 @@ class HubDispatcher:
             return
         session.start_task(self._run(session, descriptor, message))
 
+    def _invocation_error(
+        self, session: HubConnectionContext, invocation_id: str | None, target: str, exc: Exception
+    ) -> None:
+        if invocation_id:
+            text = build_error_message(
+                f"An unexpected error occurred invoking '{target}' on the server.", exc, self.detailed_errors
+            )
+            session.send(CompletionMessage.with_error(invocation_id, text))
+
     async def _run(
         self,
         session: HubConnectionContext,
@@ -167,17 +176,7 @@ class HubDispatcher:
                     session.connection_id,
                     exc_info=exc,
                 )
-            if invocation_id:
-                session.send(
-                    CompletionMessage.with_error(
-                        invocation_id,
-                        build_error_message(
-                            f"An unexpected error occurred invoking '{message.target}' on the server.",
-                            exc,
-                            self.detailed_errors,
-                        ),
-                    )
-                )
+            self._invocation_error(session, invocation_id, message.target, exc)
         else:
             if invocation_id:
                 try:
@@ -186,15 +185,6 @@ class HubDispatcher:
                     log.error(
                         "Failed to serialize the result of hub method '%s'.", message.target, exc_info=exc
                     )
-                    session.send(
-                        CompletionMessage.with_error(
-                            invocation_id,
-                            build_error_message(
-                                f"An unexpected error occurred invoking '{message.target}' on the server.",
-                                exc,
-                                self.detailed_errors,
-                            ),
-                        )
-                    )
+                    self._invocation_error(session, invocation_id, message.target, exc)
         finally:
             session.invocation_slots.release()

@@ -18,6 +18,8 @@ import aiohttp
 import msgpack
 from aiohttp import WSMsgType, web
 
+from protocol_tests.client import mp_frame
+
 RS = b"\x1e"
 DEADLINE = 5.0
 CLOSED_WITH_ERROR = "Connection closed with an error."
@@ -66,22 +68,6 @@ class LoopThread:
 
 
 # ------------------------------------------------------------------ framing
-
-
-def varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def mp_frame(body: bytes) -> bytes:
-    return varint(len(body)) + body
 
 
 def json_record(doc: Any) -> bytes:

@@ -44,11 +44,10 @@ from integration_support import (
     handshake,
     json_record,
     message_type,
-    mp_frame,
     start_server,
-    varint,
 )
 
+from protocol_tests.client import mp_frame, varint
 from protocol_tests.conformance_server import create_app
 
 HUB = "/hubs/test"

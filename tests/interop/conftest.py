@@ -12,12 +12,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from protocol_tests.server_process import conformance_server
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_DIR = ROOT / "tests" / "node"
@@ -25,10 +26,6 @@ SCENARIOS = NODE_DIR / "scenarios.mjs"
 REQUIRED_PACKAGES = ("@microsoft/signalr", "@microsoft/signalr-protocol-msgpack")
 SCENARIO_TIMEOUT = 45.0  # seconds; each scenario also has its own, shorter deadline inside Node
 
-if str(ROOT) not in sys.path:  # plain ``pytest`` (not ``python -m pytest``) from elsewhere
-    sys.path.insert(0, str(ROOT))
-
-from protocol_tests.server_process import conformance_server  # noqa: E402
 
 ScenarioRunner = Callable[..., dict[str, Any]]
 

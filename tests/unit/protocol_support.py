@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from protocol_tests.client import mp_frame
 from pysignalr_server.errors import HubException
 from pysignalr_server.protocol import (
     NO_TYPE,
@@ -162,16 +163,6 @@ def binder_for(message: HubMessage) -> TableBinder:
 
 
 def frame(body: bytes) -> bytes:
-    """MessagePack framing written independently of the code under test:
-    varint length (7 bits a byte, least significant group first) + body."""
-    n = len(body)
-    prefix = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            prefix.append(byte | 0x80)
-        else:
-            prefix.append(byte)
-            break
-    return bytes(prefix) + body
+    """MessagePack framing written independently of the code under test
+    (the black-box suite's own varint)."""
+    return mp_frame(body)
