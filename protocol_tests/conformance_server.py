@@ -15,6 +15,7 @@ import asyncio
 import dataclasses
 import datetime
 import sys
+from collections.abc import AsyncIterator
 from typing import Any
 
 import attrs
@@ -152,6 +153,100 @@ class TestHub(signalr.Hub):
     async def leave_group(self, group: str) -> None:
         await self.groups.remove(self.context.connection_id, group)
 
+    # -- server-to-client streams
+    async def counter(self, count: int, delay: float) -> AsyncIterator[int]:
+        for i in range(count):
+            yield i
+            if delay:
+                await asyncio.sleep(delay)
+
+    async def empty_stream(self) -> AsyncIterator[int]:
+        return
+        yield  # an async generator that yields nothing
+
+    async def throwing_stream(self, count: int, message: str) -> AsyncIterator[int]:
+        for i in range(count):
+            yield i
+        raise signalr.HubException(message)
+
+    async def failing_stream(self, count: int) -> AsyncIterator[int]:
+        for i in range(count):
+            yield i
+        raise ValueError("stream failed")
+
+    async def infinite(self, delay: float) -> AsyncIterator[int]:
+        """Runs until cancelled; then tells the caller, from its finally block."""
+        i = 0
+        try:
+            while True:
+                yield i
+                i += 1
+                await asyncio.sleep(delay)
+        finally:
+            await self.clients.caller.send("StreamCanceled", i)
+
+    async def watch_token(self, token: signalr.CancellationToken) -> AsyncIterator[str]:
+        yield "started"
+        await token.wait()
+        self.context.items["token_cancelled"] = True
+        yield "never delivered"
+
+    def iterator_method(self, count: int) -> AsyncIterator[int]:
+        """Not a generator itself: returns an async iterator."""
+
+        async def gen() -> AsyncIterator[int]:
+            for i in range(count):
+                yield i * 10
+
+        return gen()
+
+    # -- client-to-server streams
+    async def upload(self, lines: AsyncIterator[str]) -> str:
+        return "".join([line async for line in lines])
+
+    async def upload_sum(self, label: str, numbers: AsyncIterator[int]) -> str:
+        total = 0
+        async for n in numbers:
+            total += n
+        return f"{label}:{total}"
+
+    async def upload_two(self, first: AsyncIterator[str], second: AsyncIterator[int]) -> list[Any]:
+        a = [x async for x in first]
+        b = [x async for x in second]
+        return [a, b]
+
+    async def upload_error(self, lines: AsyncIterator[str]) -> str:
+        try:
+            return "".join([line async for line in lines])
+        except signalr.HubException as exc:
+            return f"HubException: {exc}"
+
+    async def upload_to_stream(self, source: AsyncIterator[int]) -> AsyncIterator[int]:
+        async for n in source:
+            yield n * 2
+
+    # -- client results
+    async def ask_caller(self) -> int:
+        result: int = await self.clients.caller.invoke("GetNumber", 41, result_type=int, timeout=10)
+        return result
+
+    async def ask_client(self, connection_id: str, method: str, timeout: float) -> str:
+        """Invoke ``method`` on a client and describe what happened."""
+        try:
+            result = await self.clients.client(connection_id).invoke(
+                method, 41, result_type=int, timeout=timeout
+            )
+        except signalr.HubException as exc:
+            return f"HubException: {exc}"
+        except signalr.ClientResultError as exc:
+            return f"{type(exc).__name__}: {exc}"
+        except TimeoutError:
+            return "TimeoutError"
+        return f"result: {result}"
+
+    async def ask_caller_described(self, method: str, timeout: float) -> str:
+        return await self.ask_client(self.context.connection_id, method, timeout)
+
     # -- blocking, to show that pings and other messages are still read
     async def wait(self, seconds: float) -> float:
         await asyncio.sleep(seconds)
@@ -168,8 +263,22 @@ def query_user_id(session: signalr.HubConnectionContext) -> str | None:
     return None if request is None else request.query.get("user")
 
 
+async def ask_from_http(request: web.Request) -> web.Response:
+    """A client result requested outside any hub, through the hub context."""
+    context = signalr.get_hub_context(request.app, TestHub)
+    connection_id = request.match_info["connection_id"]
+    try:
+        result = await context.clients.client(connection_id).invoke(
+            "GetNumber", 41, result_type=int, timeout=10
+        )
+    except (signalr.HubException, signalr.ClientResultError, TimeoutError) as exc:
+        return web.json_response({"error": f"{type(exc).__name__}: {exc}"})
+    return web.json_response({"result": result})
+
+
 def create_app() -> web.Application:
     app = web.Application()
+    app.router.add_post("/api/ask/{connection_id}", ask_from_http)
     signalr.setup(app, user_id_provider=query_user_id)
     app.add_hub("/hubs/test", TestHub)
     app.add_hub("/hubs/detailed", TestHub, options=signalr.HubOptions(enable_detailed_errors=True))

@@ -19,11 +19,21 @@ from ._version import __version__
 from .app import SIGNALR_KEY, SignalR, add_hub, get_hub_context, setup
 from .connections.connection import TransportType
 from .connections.options import HttpConnectionOptions
-from .errors import HubException, InvalidDataError, NegotiateError, SignalRError
+from .errors import (
+    ClientResultError,
+    ConnectionDisconnectedError,
+    ConnectionNotFoundError,
+    HubException,
+    InvalidDataError,
+    InvalidOperationError,
+    NegotiateError,
+    SignalRError,
+)
 from .hub.clients import ClientProxy, GroupManager, HubCallerClients, HubClients, HubContext
 from .hub.connection import HubConnectionContext
 from .hub.hub import Hub, HubCallerContext, hub_method
 from .hub.options import HubOptions
+from .hub.streams import CancellationToken, UploadStream
 from .lifetime.base import HubLifetimeManager
 from .lifetime.memory import DefaultHubLifetimeManager, InMemoryHubLifetimeManager
 from .protocol.json import JsonHubProtocol
@@ -39,6 +49,12 @@ __all__ = [
     "TransportType",
     "HttpConnectionOptions",
     "HubException",
+    "ClientResultError",
+    "ConnectionDisconnectedError",
+    "ConnectionNotFoundError",
+    "InvalidOperationError",
+    "CancellationToken",
+    "UploadStream",
     "InvalidDataError",
     "NegotiateError",
     "SignalRError",

@@ -18,6 +18,10 @@ __all__ = [
     "InvalidDataError",
     "NegotiateError",
     "ConnectionClosedError",
+    "InvalidOperationError",
+    "ClientResultError",
+    "ConnectionNotFoundError",
+    "ConnectionDisconnectedError",
     "error_type_name",
 ]
 
@@ -65,3 +69,24 @@ def error_type_name(exc: BaseException) -> str:
     if isinstance(name, str):
         return name
     return type(exc).__name__
+
+
+class InvalidOperationError(SignalRError, RuntimeError):
+    """A call made in a state that does not allow it (.NET ``InvalidOperationException``)."""
+
+    error_type_name = "InvalidOperationException"
+
+
+class ClientResultError(SignalRError, OSError):
+    """A client result could not be obtained because of the connection
+    (ASP.NET Core throws ``IOException`` in these cases)."""
+
+    error_type_name = "IOException"
+
+
+class ConnectionNotFoundError(ClientResultError):
+    """``Connection '{id}' does not exist.``"""
+
+
+class ConnectionDisconnectedError(ClientResultError):
+    """``Connection '{id}' disconnected.``"""

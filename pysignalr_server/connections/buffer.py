@@ -25,8 +25,10 @@ class OutboundBuffer:
         "_on_overflow",
         "_size",
         "_space_waiters",
+        "_taken_waiters",
         "_waiter",
         "overflowed",
+        "taken_count",
         "write_count",
     )
 
@@ -39,6 +41,10 @@ class OutboundBuffer:
         self._space_waiters: list[asyncio.Future[None]] = []
         self._on_overflow = on_overflow
         self.overflowed = False
+        self.taken_count = 0
+        """Chunks handed to the transport so far; chunk ``n`` (1-based, its
+        ``write_count`` right after the write) is gone once this reaches ``n``."""
+        self._taken_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self.write_count = 0
         """Incremented per write; lets keep-alive see activity without timestamps."""
 
@@ -78,6 +84,7 @@ class OutboundBuffer:
         if discard:
             self._chunks.clear()
             self._size = 0
+        self._wake_taken_waiters(force=True)
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
@@ -93,6 +100,7 @@ class OutboundBuffer:
             return None
         if max_bytes is None or self._size <= max_bytes:
             data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            self.taken_count += len(chunks)
             chunks.clear()
             self._size = 0
         else:
@@ -105,9 +113,12 @@ class OutboundBuffer:
                 n += 1
             data = chunks[0] if n == 1 else b"".join(chunks[:n])
             del chunks[:n]
+            self.taken_count += n
             self._size -= taken
         if self._space_waiters and self._size <= self._limit // 2:
             self._wake_space_waiters()
+        if self._taken_waiters:
+            self._wake_taken_waiters()
         return data
 
     async def take(self, max_bytes: int | None = None) -> bytes | None:
@@ -136,6 +147,26 @@ class OutboundBuffer:
             finally:
                 if fut in self._space_waiters:
                     self._space_waiters.remove(fut)
+
+    async def wait_taken(self, write_index: int) -> None:
+        """Wait until the chunk written as ``write_index`` has been handed to
+        the transport (or the buffer closed). Streams use this to keep at most
+        ``stream_buffer_capacity`` of their items queued."""
+        if self._closed or self.taken_count >= write_index:
+            return
+        fut = asyncio.get_running_loop().create_future()
+        self._taken_waiters.append((write_index, fut))
+        await fut
+
+    def _wake_taken_waiters(self, force: bool = False) -> None:
+        keep: list[tuple[int, asyncio.Future[None]]] = []
+        for index, fut in self._taken_waiters:
+            if force or self.taken_count >= index:
+                if not fut.done():
+                    fut.set_result(None)
+            else:
+                keep.append((index, fut))
+        self._taken_waiters = keep
 
     def _wake_space_waiters(self) -> None:
         waiters, self._space_waiters = self._space_waiters, []

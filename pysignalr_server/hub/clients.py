@@ -62,6 +62,21 @@ class SingleClientProxy(ClientProxy):
     async def send(self, method: str, *args: Any) -> None:
         await self._m.send_connection(self._id, method, args)
 
+    async def invoke(
+        self, method: str, *args: Any, result_type: Any = Any, timeout: float | None = None
+    ) -> Any:
+        """Invoke ``method`` on this client and return its result, converted
+        to ``result_type``.
+
+        Raises ``HubException`` with the client's error text,
+        ``ConnectionNotFoundError`` / ``ConnectionDisconnectedError`` when the
+        connection does not exist or goes away, and ``TimeoutError`` after
+        ``timeout`` seconds. Cancelling the caller cancels the wait.
+        """
+        return await self._m.invoke_connection(
+            self._id, method, args, result_type=result_type, timeout=timeout
+        )
+
 
 class _ConnectionsProxy(ClientProxy):
     __slots__ = ("_ids", "_m")

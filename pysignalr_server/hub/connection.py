@@ -16,15 +16,18 @@ from typing import TYPE_CHECKING, Any
 
 from ..connections.connection import HttpConnection, TransportType
 from ..errors import InvalidDataError
-from ..protocol.base import NO_TYPE, HubProtocol, TransferFormat
+from ..protocol.base import HubProtocol, TransferFormat
 from ..protocol.handshake import HANDSHAKE_SUCCESS, parse_handshake_request, write_handshake_response
 from ..protocol.messages import PING, CloseMessage, HubMessage
 from ..protocol.serialized import SerializedHubMessage
 from .clients import HubCallerClients
 from .errors import build_error_message
 from .hub import HubCallerContext
+from .streams import CancellationToken, UploadStream
 
 if TYPE_CHECKING:
+    from ..lifetime.base import HubLifetimeManager
+    from .dispatcher import ActiveStream
     from .handler import HubConnectionHandler
 
 __all__ = ["HubConnectionContext"]
@@ -55,6 +58,9 @@ class HubConnectionContext:
         self._last_write_time = self.started_at
         self._buffer = b""
         self._tasks: set[asyncio.Task[None]] = set()
+        self.upload_streams: dict[str, UploadStream] = {}
+        self.streams: dict[str, ActiveStream] = {}
+        self.tokens: set[CancellationToken] = set()
         self._close_exception: Exception | None = None
         self.invocation_slots = asyncio.Semaphore(handler.options.maximum_parallel_invocations_per_client)
         self.caller_context = HubCallerContext(self)
@@ -78,10 +84,17 @@ class HubConnectionContext:
         return self._handler.dispatcher.get_parameter_types(target)
 
     def get_return_type(self, invocation_id: str) -> Any:
-        return NO_TYPE
+        return self._handler.lifetime_manager.try_get_return_type(invocation_id)
 
     def get_stream_item_type(self, stream_id: str) -> Any:
-        return NO_TYPE
+        stream = self.upload_streams.get(stream_id)
+        if stream is None:
+            raise KeyError(f"Unknown stream ID '{stream_id}'.")
+        return stream.item_type
+
+    @property
+    def lifetime_manager(self) -> HubLifetimeManager:
+        return self._handler.lifetime_manager
 
     # ----------------------------------------------------------- writing
 
@@ -224,6 +237,16 @@ class HubConnectionContext:
         self.closing = True
         self.aborted.set()
         self._handler.session_ended(self)
+        # Nobody will read what streams produce any more, and uploads will get
+        # no more items: stop both, and tell methods that wait on a token.
+        for active in list(self.streams.values()):
+            active.token.cancel()
+            active.task.cancel()
+        for stream in list(self.upload_streams.values()):
+            stream.complete("The connection closed before the stream completed.")
+        self.upload_streams.clear()
+        for token in list(self.tokens):
+            token.cancel()
         if not self.connected:
             return
         self.connected = False
@@ -244,11 +267,12 @@ class HubConnectionContext:
 
     # -------------------------------------------------------------- tasks
 
-    def start_task(self, coro: Coroutine[Any, Any, None]) -> None:
+    def start_task(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         self._handler.track(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     # ------------------------------------------------------ housekeeping
 

@@ -18,6 +18,7 @@ import attrs
 
 from ..protocol.conversion import normalize_name
 from .hub import HUB_METHOD_NAME_ATTR, Hub
+from .streams import CancellationToken
 
 __all__ = ["HubMethodDescriptor", "build_method_table"]
 
@@ -36,6 +37,10 @@ class HubMethodDescriptor:
     return_type: Any
     is_streaming: bool
     """An async generator, or annotated to return an async iterator."""
+    plan: tuple[tuple[str, int], ...] = ()
+    """How to build the call: ("arg", i) takes bound argument i, ("stream", i)
+    upload stream i, ("token", 0) the invocation's CancellationToken."""
+    wants_token: bool = False
 
 
 def _stream_item_type(annotation: Any) -> Any | None:
@@ -59,6 +64,8 @@ def _describe(name: str, func: Callable[..., Any]) -> HubMethodDescriptor:
     params = list(signature.parameters.values())[1:]  # drop self
     types: list[Any] = []
     streams: list[tuple[int, Any]] = []
+    plan: list[tuple[str, int]] = []
+    wants_token = False
     for position, p in enumerate(params):
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             raise TypeError(f"Hub method {name!r}: *args and **kwargs cannot be bound")
@@ -67,14 +74,22 @@ def _describe(name: str, func: Callable[..., Any]) -> HubMethodDescriptor:
                 raise TypeError(f"Hub method {name!r}: keyword-only parameter {p.name!r} needs a default")
             continue
         annotation = hints.get(p.name, Any)
+        if annotation is CancellationToken:
+            plan.append(("token", 0))
+            wants_token = True
+            continue
         item = _stream_item_type(annotation)
         if item is not None:
+            plan.append(("stream", len(streams)))
             streams.append((position, item))
         else:
+            plan.append(("arg", len(types)))
             types.append(annotation)
     return_type = hints.get("return", Any)
     is_streaming = inspect.isasyncgenfunction(func) or _stream_item_type(return_type) is not None
-    return HubMethodDescriptor(name, func, types, streams, return_type, is_streaming)
+    return HubMethodDescriptor(
+        name, func, types, streams, return_type, is_streaming, tuple(plan), wants_token
+    )
 
 
 def build_method_table(hub_class: type[Hub]) -> dict[str, HubMethodDescriptor]:

@@ -1,34 +1,47 @@
-"""Dispatching parsed hub messages: invocations, pings, closes.
+"""Dispatching parsed hub messages: invocations, streams, completions,
+cancellations, pings and closes.
 
-One ``HubDispatcher`` serves every connection of a hub class. Invocations
-run as tasks so the connection keeps reading (pings, completions, cancels)
-while a hub method awaits; at most
-``maximum_parallel_invocations_per_client`` run at once per connection, and
-the read loop waits for a free slot before starting another, which is what
-ASP.NET Core does.
+One ``HubDispatcher`` serves every connection of a hub class.
+
+- Invocations run as tasks, so the connection keeps reading (pings, client
+  results, upload items, cancels) while a hub method awaits. At most
+  ``maximum_parallel_invocations_per_client`` run at once per connection and
+  the read loop waits for a free slot before starting another, as ASP.NET
+  Core does. That is also why a hub method may await a client result from
+  its own caller without deadlocking: the Completion is read by the loop,
+  not by an invocation slot.
+- Server-to-client streams run as their own tasks, outside that limit, with
+  at most ``stream_buffer_capacity`` items queued per stream.
+- Upload streams are bounded queues fed by the read loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import inspect
 import logging
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from ..errors import HubException
+from ..errors import HubException, InvalidOperationError
 from ..protocol.conversion import normalize_name
 from ..protocol.messages import (
+    CancelInvocationMessage,
     CloseMessage,
     CompletionMessage,
     HubMessage,
     InvocationBindingFailureMessage,
     InvocationMessage,
     PingMessage,
+    StreamBindingFailureMessage,
     StreamInvocationMessage,
+    StreamItemMessage,
 )
 from .descriptors import HubMethodDescriptor
 from .errors import build_error_message
 from .hub import Hub
+from .streams import CancellationToken, UploadStream
 
 if TYPE_CHECKING:
     from .connection import HubConnectionContext
@@ -38,6 +51,18 @@ __all__ = ["HubDispatcher", "METHOD_DOES_NOT_EXIST"]
 log = logging.getLogger("pysignalr_server.hub")
 
 METHOD_DOES_NOT_EXIST = "Method does not exist."
+STREAM_ERROR = "An error occurred on the server while streaming results."
+
+
+class ActiveStream:
+    """A running server-to-client stream of one connection."""
+
+    __slots__ = ("cancelled_by_client", "task", "token")
+
+    def __init__(self, task: asyncio.Task[None], token: CancellationToken) -> None:
+        self.task = task
+        self.token = token
+        self.cancelled_by_client = False
 
 
 class HubDispatcher:
@@ -47,10 +72,12 @@ class HubDispatcher:
         methods: dict[str, HubMethodDescriptor],
         *,
         detailed_errors: bool,
+        stream_buffer_capacity: int = 10,
     ) -> None:
         self.hub_class = hub_class
         self.methods = methods
         self.detailed_errors = detailed_errors
+        self.stream_buffer_capacity = stream_buffer_capacity
 
     # ------------------------------------------------------------- binder
 
@@ -77,22 +104,55 @@ class HubDispatcher:
         if t is InvocationMessage:
             assert isinstance(message, InvocationMessage)
             await self._invoke(session, message)
+        elif t is StreamItemMessage:
+            assert isinstance(message, StreamItemMessage)
+            stream = session.upload_streams.get(message.invocation_id)
+            if stream is None:
+                log.debug("Stream item for unknown stream %r ignored", message.invocation_id)
+            else:
+                await stream.put(message.item)
+        elif t is CompletionMessage:
+            assert isinstance(message, CompletionMessage)
+            await self._completion(session, message)
         elif t is PingMessage:
             session.client_timeout_armed = True
-        elif t is InvocationBindingFailureMessage:
-            assert isinstance(message, InvocationBindingFailureMessage)
-            self._binding_failure(session, message)
-        elif t is CloseMessage:
-            assert isinstance(message, CloseMessage)
-            session.client_closed(message)
         elif t is StreamInvocationMessage:
             assert isinstance(message, StreamInvocationMessage)
             self._stream_invocation(session, message)
+        elif t is CancelInvocationMessage:
+            assert isinstance(message, CancelInvocationMessage)
+            active = session.streams.get(message.invocation_id)
+            if active is not None:
+                active.cancelled_by_client = True
+                active.token.cancel()
+                active.task.cancel()
+        elif t is InvocationBindingFailureMessage:
+            assert isinstance(message, InvocationBindingFailureMessage)
+            self._binding_failure(session, message)
+        elif t is StreamBindingFailureMessage:
+            assert isinstance(message, StreamBindingFailureMessage)
+            stream = session.upload_streams.pop(message.id, None)
+            if stream is not None:
+                stream.complete(f"Stream '{message.id}' failed to bind: {message.error}")
+        elif t is CloseMessage:
+            assert isinstance(message, CloseMessage)
+            session.client_closed(message)
         else:
-            # Completions, stream items, cancels, acks and sequences belong to
-            # features (client results, streams, stateful reconnect) that
-            # handle them elsewhere; unknown ones are ignored, as in .NET.
+            # Acks and sequences belong to stateful reconnect (handled by the
+            # transport layer when enabled); anything else is ignored, as in .NET.
             log.debug("Ignoring %s on connection %s", t.__name__, session.connection_id)
+
+    async def _completion(self, session: HubConnectionContext, message: CompletionMessage) -> None:
+        stream = session.upload_streams.pop(message.invocation_id, None)
+        if stream is not None:
+            stream.complete(message.error)
+            return
+        try:
+            await session.lifetime_manager.set_connection_result(session.connection_id, message)
+        except InvalidOperationError as exc:
+            log.warning("Rejected a completion on connection %s: %s", session.connection_id, exc)
+        except NotImplementedError:
+            log.debug("Completion %r ignored: no client results", message.invocation_id)
 
     def _binding_failure(
         self, session: HubConnectionContext, message: InvocationBindingFailureMessage
@@ -106,24 +166,56 @@ class HubDispatcher:
         if message.invocation_id:
             session.send(CompletionMessage.with_error(message.invocation_id, text))
 
-    def _stream_invocation(self, session: HubConnectionContext, message: StreamInvocationMessage) -> None:
-        descriptor = self.methods[normalize_name(message.target)]
-        if not descriptor.is_streaming:
-            session.send(
-                CompletionMessage.with_error(
-                    message.invocation_id,
-                    f"The client attempted to invoke the non-streaming '{message.target}' method "
-                    "with a streaming invocation.",
-                )
+    # --------------------------------------------------- building a call
+
+    def _prepare(
+        self,
+        session: HubConnectionContext,
+        descriptor: HubMethodDescriptor,
+        target: str,
+        arguments: Any,
+        stream_ids: Any,
+        invocation_id: str | None,
+    ) -> tuple[list[Any], CancellationToken | None, list[str]] | None:
+        """Arguments for the call, its token and the upload stream ids it
+        registered; None (after replying with an error) if the streams do
+        not match the method."""
+        ids = list(stream_ids or ())
+        expected = len(descriptor.stream_parameters)
+        if len(ids) != expected:
+            self._invocation_error(
+                session,
+                invocation_id,
+                target,
+                HubException(f"Client sent {len(ids)} stream(s), Hub method expects {expected}."),
             )
-            return
-        session.send(
-            CompletionMessage.with_error(
-                message.invocation_id,
-                f"An unexpected error occurred invoking '{message.target}' on the server. "
-                "HubException: Streaming methods are not supported by this server yet.",
+            return None
+        uploads: list[UploadStream] = []
+        for stream_id, (_, item_type) in zip(ids, descriptor.stream_parameters, strict=True):
+            stream = UploadStream(stream_id, item_type, self.stream_buffer_capacity)
+            session.upload_streams[stream_id] = stream
+            uploads.append(stream)
+        token = CancellationToken() if descriptor.wants_token else None
+        call: list[Any] = []
+        for kind, index in descriptor.plan:
+            if kind == "arg":
+                call.append(arguments[index])
+            elif kind == "stream":
+                call.append(uploads[index])
+            else:
+                call.append(token)
+        return call, token, ids
+
+    def _invocation_error(
+        self, session: HubConnectionContext, invocation_id: str | None, target: str, exc: Exception
+    ) -> None:
+        if invocation_id:
+            text = build_error_message(
+                f"An unexpected error occurred invoking '{target}' on the server.", exc, self.detailed_errors
             )
-        )
+            session.send(CompletionMessage.with_error(invocation_id, text))
+
+    # ------------------------------------------------------- invocations
 
     async def _invoke(self, session: HubConnectionContext, message: InvocationMessage) -> None:
         descriptor = self.methods[normalize_name(message.target)]
@@ -137,31 +229,32 @@ class HubDispatcher:
                     )
                 )
             return
+        prepared = self._prepare(
+            session, descriptor, message.target, message.arguments, message.stream_ids, message.invocation_id
+        )
+        if prepared is None:
+            return
         await session.invocation_slots.acquire()
         if session.closing:
             session.invocation_slots.release()
             return
-        session.start_task(self._run(session, descriptor, message))
-
-    def _invocation_error(
-        self, session: HubConnectionContext, invocation_id: str | None, target: str, exc: Exception
-    ) -> None:
-        if invocation_id:
-            text = build_error_message(
-                f"An unexpected error occurred invoking '{target}' on the server.", exc, self.detailed_errors
-            )
-            session.send(CompletionMessage.with_error(invocation_id, text))
+        session.start_task(self._run(session, descriptor, message, *prepared))
 
     async def _run(
         self,
         session: HubConnectionContext,
         descriptor: HubMethodDescriptor,
         message: InvocationMessage,
+        call: list[Any],
+        token: CancellationToken | None,
+        stream_ids: list[str],
     ) -> None:
         invocation_id = message.invocation_id
+        if token is not None:
+            session.tokens.add(token)
         try:
             hub = self.create_hub(session)
-            result = descriptor.func(hub, *message.arguments)
+            result = descriptor.func(hub, *call)
             if inspect.isawaitable(result):
                 result = await result
         except asyncio.CancelledError:
@@ -188,3 +281,106 @@ class HubDispatcher:
                     self._invocation_error(session, invocation_id, message.target, exc)
         finally:
             session.invocation_slots.release()
+            for stream_id in stream_ids:
+                session.upload_streams.pop(stream_id, None)
+            if token is not None:
+                session.tokens.discard(token)
+
+    # ----------------------------------------------------------- streams
+
+    def _stream_invocation(self, session: HubConnectionContext, message: StreamInvocationMessage) -> None:
+        invocation_id = message.invocation_id
+        descriptor = self.methods[normalize_name(message.target)]
+        if not descriptor.is_streaming:
+            session.send(
+                CompletionMessage.with_error(
+                    invocation_id,
+                    f"The client attempted to invoke the non-streaming '{message.target}' method "
+                    "with a streaming invocation.",
+                )
+            )
+            return
+        if invocation_id in session.streams:
+            session.send(
+                CompletionMessage.with_error(
+                    invocation_id, f"Invocation ID '{invocation_id}' is already in use."
+                )
+            )
+            return
+        prepared = self._prepare(
+            session, descriptor, message.target, message.arguments, message.stream_ids, invocation_id
+        )
+        if prepared is None:
+            return
+        call, token, stream_ids = prepared
+        token = token or CancellationToken()
+        task = session.start_task(self._stream(session, descriptor, message, call, stream_ids))
+        session.streams[invocation_id] = ActiveStream(task, token)
+
+    async def _stream(
+        self,
+        session: HubConnectionContext,
+        descriptor: HubMethodDescriptor,
+        message: StreamInvocationMessage,
+        call: list[Any],
+        stream_ids: list[str],
+    ) -> None:
+        invocation_id = message.invocation_id
+        outbound = session.connection.outbound
+        capacity = self.stream_buffer_capacity
+        iterator: AsyncIterator[Any] | None = None
+        pending: collections.deque[int] = collections.deque()
+        try:
+            hub = self.create_hub(session)
+            result = descriptor.func(hub, *call)
+            if inspect.isawaitable(result) and not hasattr(result, "__aiter__"):
+                result = await result
+            if not hasattr(result, "__aiter__"):
+                raise TypeError(
+                    f"The value returned by the streaming method '{descriptor.name}' is not a "
+                    "ChannelReader<> or IAsyncEnumerable<>."
+                )
+            iterator = result.__aiter__()
+            while True:
+                try:
+                    item = await iterator.__anext__()
+                except StopAsyncIteration:
+                    break
+                if not session.send(StreamItemMessage(invocation_id, item)):
+                    return  # the connection is gone
+                pending.append(outbound.write_count)
+                while pending and pending[0] <= outbound.taken_count:
+                    pending.popleft()
+                if len(pending) >= capacity:
+                    await outbound.wait_taken(pending[0])
+            session.send(CompletionMessage.empty(invocation_id))
+        except asyncio.CancelledError:
+            active = session.streams.get(invocation_id)
+            if active is not None and active.cancelled_by_client:
+                # ASP.NET Core ends a cancelled stream with a plain Completion.
+                session.send(CompletionMessage.empty(invocation_id))
+                return
+            raise
+        except Exception as exc:
+            if not isinstance(exc, HubException):
+                log.error(
+                    "Error while streaming '%s' on connection %s.",
+                    message.target,
+                    session.connection_id,
+                    exc_info=exc,
+                )
+            session.send(
+                CompletionMessage.with_error(
+                    invocation_id, build_error_message(STREAM_ERROR, exc, self.detailed_errors)
+                )
+            )
+        finally:
+            session.streams.pop(invocation_id, None)
+            for stream_id in stream_ids:
+                session.upload_streams.pop(stream_id, None)
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                try:
+                    await aclose()
+                except Exception:
+                    log.exception("Error closing the stream of '%s'", message.target)

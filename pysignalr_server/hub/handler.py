@@ -71,7 +71,10 @@ class HubConnectionHandler:
         self.lifetime_manager = lifetime_manager
         self.protocols = make_protocols(options.supported_protocols)
         self.dispatcher = HubDispatcher(
-            hub_class, build_method_table(hub_class), detailed_errors=options.enable_detailed_errors
+            hub_class,
+            build_method_table(hub_class),
+            detailed_errors=options.enable_detailed_errors,
+            stream_buffer_capacity=options.stream_buffer_capacity,
         )
         self.group_manager = GroupManager(lifetime_manager)
         self.hub_context = HubContext(lifetime_manager)

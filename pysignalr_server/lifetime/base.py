@@ -13,7 +13,8 @@ import abc
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from ..protocol.base import HubProtocol
+from ..protocol.base import NO_TYPE, HubProtocol
+from ..protocol.messages import CompletionMessage
 from ..protocol.serialized import SerializedHubMessage
 
 __all__ = ["ManagedConnection", "HubLifetimeManager"]
@@ -97,3 +98,31 @@ class HubLifetimeManager(abc.ABC):
 
     @abc.abstractmethod
     async def remove_from_group(self, connection_id: str, group_name: str) -> None: ...
+
+    # ------------------------------------------------------ client results
+
+    async def invoke_connection(
+        self,
+        connection_id: str,
+        method: str,
+        args: Sequence[Any],
+        *,
+        result_type: Any = Any,
+        timeout: float | None = None,
+    ) -> Any:
+        """Invoke ``method`` on one client and return its result.
+
+        Raises ``ConnectionNotFoundError`` ("Connection '{id}' does not
+        exist."), ``ConnectionDisconnectedError`` ("Connection '{id}'
+        disconnected."), ``HubException`` with the client's error, or
+        ``TimeoutError``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not support client return values.")
+
+    async def set_connection_result(self, connection_id: str, result: CompletionMessage) -> None:
+        """A client answered an invocation; resolve it (possibly on another server)."""
+        raise NotImplementedError(f"{type(self).__name__} does not support client return values.")
+
+    def try_get_return_type(self, invocation_id: str) -> Any:
+        """The type a pending client result converts to, or ``NO_TYPE``."""
+        return NO_TYPE

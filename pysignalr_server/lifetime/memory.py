@@ -8,14 +8,17 @@ between reading the tables and queuing the bytes.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ..errors import ConnectionDisconnectedError, ConnectionNotFoundError
 from ..protocol.base import HubProtocol
-from ..protocol.messages import InvocationMessage
+from ..protocol.messages import CompletionMessage, InvocationMessage
 from ..protocol.serialized import SerializedHubMessage
 from .base import HubLifetimeManager, ManagedConnection
+from .client_results import ClientResultsManager, new_invocation_id
 
 __all__ = ["InMemoryHubLifetimeManager", "DefaultHubLifetimeManager"]
 
@@ -39,6 +42,7 @@ class InMemoryHubLifetimeManager(HubLifetimeManager):
         self._users: dict[str, dict[str, ManagedConnection]] = {}
         self._membership: dict[str, set[str]] = {}
         self._protocols: dict[str, list[Any]] = {}  # name -> [protocol, count]
+        self._results = ClientResultsManager()
 
     # --------------------------------------------------------- bookkeeping
 
@@ -59,6 +63,7 @@ class InMemoryHubLifetimeManager(HubLifetimeManager):
         cid = connection.connection_id
         if self._connections.pop(cid, None) is None:
             return
+        self._results.fail_connection(cid, ConnectionDisconnectedError(f"Connection '{cid}' disconnected."))
         for name in self._membership.pop(cid, ()):
             members = self._groups.get(name)
             if members is not None:
@@ -195,6 +200,37 @@ class InMemoryHubLifetimeManager(HubLifetimeManager):
             groups = self._membership.get(connection_id)
             if groups is not None:
                 groups.discard(group_name)
+
+    # ------------------------------------------------------ client results
+
+    async def invoke_connection(
+        self,
+        connection_id: str,
+        method: str,
+        args: Sequence[Any],
+        *,
+        result_type: Any = Any,
+        timeout: float | None = None,
+    ) -> Any:
+        conn = self._connections.get(connection_id)
+        if conn is None:
+            raise ConnectionNotFoundError(f"Connection '{connection_id}' does not exist.")
+        invocation_id = new_invocation_id()
+        future = self._results.add(connection_id, invocation_id, result_type)
+        try:
+            message = SerializedHubMessage(InvocationMessage(method, list(args), invocation_id))
+            if not conn.write_serialized(message):
+                raise ConnectionDisconnectedError(f"Connection '{connection_id}' disconnected.")
+            async with asyncio.timeout(timeout):
+                return await future
+        finally:
+            self._results.remove(invocation_id)
+
+    async def set_connection_result(self, connection_id: str, result: CompletionMessage) -> None:
+        self._results.set_result(connection_id, result)
+
+    def try_get_return_type(self, invocation_id: str) -> Any:
+        return self._results.try_get_return_type(invocation_id)
 
 
 DefaultHubLifetimeManager = InMemoryHubLifetimeManager
