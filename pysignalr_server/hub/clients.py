@@ -8,7 +8,7 @@ classes serve hubs (``HubCallerClients``) and code outside hubs
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..lifetime.base import HubLifetimeManager
@@ -53,11 +53,17 @@ class _AllExceptProxy(ClientProxy):
 
 
 class SingleClientProxy(ClientProxy):
-    __slots__ = ("_id", "_m")
+    __slots__ = ("_id", "_m", "_release_slot")
 
-    def __init__(self, manager: HubLifetimeManager, connection_id: str) -> None:
+    def __init__(
+        self,
+        manager: HubLifetimeManager,
+        connection_id: str,
+        release_slot: Callable[[], None] | None = None,
+    ) -> None:
         self._m = manager
         self._id = connection_id
+        self._release_slot = release_slot
 
     async def send(self, method: str, *args: Any) -> None:
         await self._m.send_connection(self._id, method, args)
@@ -72,7 +78,13 @@ class SingleClientProxy(ClientProxy):
         ``ConnectionNotFoundError`` / ``ConnectionDisconnectedError`` when the
         connection does not exist or goes away, and ``TimeoutError`` after
         ``timeout`` seconds. Cancelling the caller cancels the wait.
+
+        From a hub method, this first gives back the method's invocation
+        slot (as ASP.NET Core does), so the caller's connection can run other
+        invocations meanwhile instead of stalling behind this one.
         """
+        if self._release_slot is not None:
+            self._release_slot()
         return await self._m.invoke_connection(
             self._id, method, args, result_type=result_type, timeout=timeout
         )
@@ -191,15 +203,28 @@ class HubClients:
 
 
 class HubCallerClients(HubClients):
-    """``HubClients`` plus the targets relative to the calling connection."""
+    """``HubClients`` plus the targets relative to the calling connection.
 
-    __slots__ = ("_caller", "_caller_id", "_others")
+    ``release_slot`` gives back the invocation slot of the hub method these
+    clients were made for; ``invoke`` on ``caller`` or ``client(id)`` calls it.
+    """
 
-    def __init__(self, manager: HubLifetimeManager, caller_id: str) -> None:
+    __slots__ = ("_caller", "_caller_id", "_others", "_release_slot")
+
+    def __init__(
+        self,
+        manager: HubLifetimeManager,
+        caller_id: str,
+        release_slot: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(manager)
         self._caller_id = caller_id
-        self._caller = SingleClientProxy(manager, caller_id)
+        self._release_slot = release_slot
+        self._caller = SingleClientProxy(manager, caller_id, release_slot)
         self._others = _AllExceptProxy(manager, [caller_id])
+
+    def client(self, connection_id: str) -> SingleClientProxy:
+        return SingleClientProxy(self._m, connection_id, self._release_slot)
 
     @property
     def caller(self) -> SingleClientProxy:

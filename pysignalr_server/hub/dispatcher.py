@@ -9,7 +9,10 @@ One ``HubDispatcher`` serves every connection of a hub class.
   the read loop waits for a free slot before starting another, as ASP.NET
   Core does. That is also why a hub method may await a client result from
   its own caller without deadlocking: the Completion is read by the loop,
-  not by an invocation slot.
+  not by an invocation slot, and (as in ASP.NET Core) a method gives its slot
+  back when it starts waiting for a client result, so the loop is not stuck
+  behind the next invocation. Methods with upload streams take no slot:
+  their items arrive through the same loop.
 - Server-to-client streams run as their own tasks, outside that limit, with
   at most ``stream_buffer_capacity`` items queued per stream.
 - Upload streams are bounded queues fed by the read loop.
@@ -38,6 +41,7 @@ from ..protocol.messages import (
     StreamInvocationMessage,
     StreamItemMessage,
 )
+from .clients import HubCallerClients
 from .descriptors import HubMethodDescriptor
 from .errors import build_error_message
 from .hub import Hub
@@ -65,6 +69,21 @@ class ActiveStream:
         self.cancelled_by_client = False
 
 
+class InvocationSlot:
+    """The invocation slot a running hub method holds. Released once: when
+    the method ends, or earlier when it waits for a client result."""
+
+    __slots__ = ("_semaphore",)
+
+    def __init__(self, semaphore: asyncio.Semaphore) -> None:
+        self._semaphore: asyncio.Semaphore | None = semaphore
+
+    def release(self) -> None:
+        semaphore, self._semaphore = self._semaphore, None
+        if semaphore is not None:
+            semaphore.release()
+
+
 class HubDispatcher:
     def __init__(
         self,
@@ -89,13 +108,18 @@ class HubDispatcher:
 
     # ----------------------------------------------------------- dispatch
 
-    def create_hub(self, session: HubConnectionContext) -> Hub:
+    def create_hub(self, session: HubConnectionContext, slot: InvocationSlot | None = None) -> Hub:
         hub = self.hub_class.__new__(self.hub_class)
         init = self.hub_class.__init__
         if init is not object.__init__:
             init(hub)
         hub._context = session.caller_context
-        hub._clients = session.caller_clients
+        if slot is None:
+            hub._clients = session.caller_clients
+        else:
+            hub._clients = HubCallerClients(
+                session.lifetime_manager, session.connection_id, release_slot=slot.release
+            )
         hub._groups = session.group_manager
         return hub
 
@@ -234,11 +258,17 @@ class HubDispatcher:
         )
         if prepared is None:
             return
-        await session.invocation_slots.acquire()
-        if session.closing:
-            session.invocation_slots.release()
-            return
-        session.start_task(self._run(session, descriptor, message, *prepared))
+        slot: InvocationSlot | None = None
+        if not descriptor.stream_parameters:
+            # As in ASP.NET Core, a method with upload streams takes no slot:
+            # waiting here for the slot it holds would stop this loop from
+            # reading the items it waits for.
+            await session.invocation_slots.acquire()
+            if session.closing:
+                session.invocation_slots.release()
+                return
+            slot = InvocationSlot(session.invocation_slots)
+        session.start_task(self._run(session, descriptor, message, *prepared, slot))
 
     async def _run(
         self,
@@ -248,12 +278,13 @@ class HubDispatcher:
         call: list[Any],
         token: CancellationToken | None,
         stream_ids: list[str],
+        slot: InvocationSlot | None,
     ) -> None:
         invocation_id = message.invocation_id
         if token is not None:
             session.tokens.add(token)
         try:
-            hub = self.create_hub(session)
+            hub = self.create_hub(session, slot)
             result = descriptor.func(hub, *call)
             if inspect.isawaitable(result):
                 result = await result
@@ -280,9 +311,16 @@ class HubDispatcher:
                     )
                     self._invocation_error(session, invocation_id, message.target, exc)
         finally:
-            session.invocation_slots.release()
+            if slot is not None:
+                slot.release()
             for stream_id in stream_ids:
-                session.upload_streams.pop(stream_id, None)
+                # Unregister the method's own upload streams (a client may have
+                # reused a completed stream's id) and abandon them, so a read
+                # loop waiting to queue an item into one goes on.
+                upload = session.upload_streams.get(stream_id)
+                if upload is not None and any(upload is arg for arg in call):
+                    del session.upload_streams[stream_id]
+                    upload.abandon()
             if token is not None:
                 session.tokens.discard(token)
 
@@ -377,7 +415,13 @@ class HubDispatcher:
         finally:
             session.streams.pop(invocation_id, None)
             for stream_id in stream_ids:
-                session.upload_streams.pop(stream_id, None)
+                # Unregister the method's own upload streams (a client may have
+                # reused a completed stream's id) and abandon them, so a read
+                # loop waiting to queue an item into one goes on.
+                upload = session.upload_streams.get(stream_id)
+                if upload is not None and any(upload is arg for arg in call):
+                    del session.upload_streams[stream_id]
+                    upload.abandon()
             aclose = getattr(iterator, "aclose", None)
             if aclose is not None:
                 try:

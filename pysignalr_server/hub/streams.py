@@ -86,6 +86,17 @@ class UploadStream:
             # The reader will see _done once it drains the queue.
             pass
 
+    def abandon(self) -> None:
+        """The method that read this stream has ended: nobody reads it any
+        more. Drop what is queued, so a ``put`` waiting for room (the
+        connection's read loop) returns instead of waiting forever."""
+        self._done = True
+        while True:
+            try:
+                self._queue.get_nowait()  # frees room: wakes a waiting put
+            except asyncio.QueueEmpty:
+                break
+
     @property
     def completed(self) -> bool:
         return self._done

@@ -12,11 +12,20 @@
 
 import process from "node:process";
 
-import { HttpTransportType, HubConnectionBuilder, HubConnectionState, LogLevel } from "@microsoft/signalr";
+import {
+    HttpTransportType,
+    HubConnectionBuilder,
+    HubConnectionState,
+    JsonHubProtocol,
+    LogLevel,
+    MessageType,
+    Subject,
+} from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 
 const USAGE = "usage: node scenarios.mjs <baseUrl> <json|messagepack> <scenario> [--skip-negotiation]";
 const WAIT_MS = 5000; // deadline of one wait (a message, a close, an invocation)
+const LARGE_STREAM_MS = 10000; // deadline of the 10,000-item stream
 const NON_ASCII = "héllo ✓ 日本語 🎉";
 const DATE_ISO = "2017-04-11T00:00:00Z";
 
@@ -30,26 +39,38 @@ const stderrLogger = {
     },
 };
 
+/**
+ * Marks `promise` as handled and returns it: a scenario may start a call,
+ * await something else, and await the call later. If the call fails first
+ * (say, it times out), Node must not die of an unhandled rejection before
+ * the scenario prints its JSON line; awaiting the promise still throws.
+ */
+function handled(promise) {
+    promise.catch(() => {});
+    return promise;
+}
+
 function withTimeout(promise, ms, what) {
     let timer;
     const timeout = new Promise((_, reject) => {
         timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
     });
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+    return handled(Promise.race([promise, timeout]).finally(() => clearTimeout(timer)));
 }
 
 /**
- * The error message of a promise that must reject; throws if it resolves.
+ * The error message of a promise that must reject; rejects if it resolves.
  * (A timeout is returned as its message, so the assertion shows it.)
  */
-async function errorOf(promise, what) {
-    let value;
-    try {
-        value = await withTimeout(promise, WAIT_MS, what);
-    } catch (err) {
-        return err instanceof Error ? err.message : String(err);
-    }
-    throw new Error(`${what} resolved with ${JSON.stringify(value)} but should have failed`);
+function errorOf(promise, what) {
+    return handled(
+        withTimeout(promise, WAIT_MS, what).then(
+            (value) => {
+                throw new Error(`${what} resolved with ${JSON.stringify(value)} but should have failed`);
+            },
+            (err) => (err instanceof Error ? err.message : String(err)),
+        ),
+    );
 }
 
 /** JSON-safe description of a value whose JS type matters (undefined, bytes, dates). */
@@ -69,14 +90,92 @@ function describe(value) {
     return { type: typeof value, value };
 }
 
+/**
+ * Short text for a received message, for order assertions: `own` is the id
+ * of the stream under test, shown as "stream"; other ids show as "other".
+ */
+function summarize(message, own) {
+    const id = message.invocationId === own ? "stream" : "other";
+    switch (message.type) {
+        case MessageType.Invocation:
+            return `Invocation(${message.target}${message.invocationId === undefined ? "" : ", with id"})`;
+        case MessageType.StreamItem:
+            return `StreamItem(${id}, ${JSON.stringify(message.item)})`;
+        case MessageType.Completion:
+            if (message.error !== undefined && message.error !== null) {
+                return `Completion(${id}, error=${JSON.stringify(message.error)})`;
+            }
+            if (message.result !== undefined) {
+                return `Completion(${id}, result=${JSON.stringify(message.result)})`;
+            }
+            return `Completion(${id})`;
+        default:
+            return `type ${message.type}`;
+    }
+}
+
 function randomSuffix() {
     return Math.random().toString(36).slice(2, 10);
+}
+
+/**
+ * The hub protocol of a client (JSON or MessagePack), wrapped to record every
+ * message the client parses, before HubConnection dispatches it. That shows
+ * what the server sent even where the client drops it silently (items or the
+ * Completion of a stream the client already disposed).
+ */
+class RecordingProtocol {
+    constructor(inner, onMessage) {
+        this._inner = inner;
+        this._onMessage = onMessage;
+        this.name = inner.name;
+        this.version = inner.version;
+        this.transferFormat = inner.transferFormat;
+    }
+
+    parseMessages(input, logger) {
+        const messages = this._inner.parseMessages(input, logger);
+        for (const message of messages) {
+            this._onMessage(message);
+        }
+        return messages;
+    }
+
+    writeMessage(message) {
+        return this._inner.writeMessage(message);
+    }
+}
+
+/**
+ * HubConnection._replaceStreamingParams of @microsoft/signalr 10.0.11 without
+ * its skip: the original does `args.splice(i, 1)` and still increments i, so
+ * a stream argument right after another one is sent as a plain argument.
+ * Installed on ONE connection object (the "patched" client of `uploads`)
+ * to send two uploads in one invocation; everything else is the stock client.
+ */
+function replaceStreamingParamsWithoutSkipping(args) {
+    const streams = [];
+    const streamIds = [];
+    let i = 0;
+    while (i < args.length) {
+        if (this._isObservable(args[i])) {
+            const streamId = this._invocationId;
+            this._invocationId++;
+            streams[streamId] = args[i];
+            streamIds.push(streamId.toString());
+            args.splice(i, 1);
+        } else {
+            i++;
+        }
+    }
+    return [streams, streamIds];
 }
 
 class Client {
     constructor(name, connection) {
         this.name = name;
         this.connection = connection;
+        this.wire = []; // every message received, in order (see RecordingProtocol)
         this.inbox = [];
         this.other = []; // server-to-client calls to targets other than "Receive"
         this._waiters = [];
@@ -117,6 +216,51 @@ class Client {
         );
     }
 
+    /** Registers `handler` for `target` and records each call in `other` (before calling it). */
+    handle(target, handler = () => undefined) {
+        this.connection.on(target, (...args) => {
+            this.other.push({ target, args });
+            this._check();
+            return handler(...args);
+        });
+    }
+
+    /** Called by RecordingProtocol for each received message. */
+    _received(message) {
+        this.wire.push(message);
+        this._check();
+    }
+
+    /** Messages received for one invocation or stream id (items and its Completion). */
+    wireFor(invocationId) {
+        return this.wire.filter(
+            (m) => (m.type === MessageType.StreamItem || m.type === MessageType.Completion) && m.invocationId === invocationId,
+        );
+    }
+
+    /**
+     * Subscribes to the server stream `method(...args)` and resolves once it
+     * ends: {items, error} with error null when it completed.
+     */
+    streamAll(method, ...args) {
+        return this.streamWithin(WAIT_MS, method, ...args);
+    }
+
+    streamWithin(ms, method, ...args) {
+        const items = [];
+        return withTimeout(
+            new Promise((resolve) => {
+                this.connection.stream(method, ...args).subscribe({
+                    next: (item) => items.push(item),
+                    complete: () => resolve({ items, error: null }),
+                    error: (err) => resolve({ items, error: err instanceof Error ? err.message : String(err) }),
+                });
+            }),
+            ms,
+            `${this.name}: stream ${method}`,
+        );
+    }
+
     waitForMessage(message) {
         return this.waitUntil((c) => c.inbox.includes(message), `Receive(${JSON.stringify(message)})`);
     }
@@ -151,18 +295,31 @@ class Scenario {
         for (const [key, value] of Object.entries(query)) {
             url.searchParams.set(key, value);
         }
-        let builder = new HubConnectionBuilder()
+        const inner = this.protocol === "messagepack" ? new MessagePackHubProtocol() : new JsonHubProtocol();
+        let client = null; // set below, before start() can receive anything
+        const recorder = new RecordingProtocol(inner, (message) => client._received(message));
+        const connection = new HubConnectionBuilder()
             .withUrl(url.toString(), {
                 transport: HttpTransportType.WebSockets,
                 skipNegotiation: this.skipNegotiation,
             })
-            .configureLogging(stderrLogger);
-        if (this.protocol === "messagepack") {
-            builder = builder.withHubProtocol(new MessagePackHubProtocol());
-        }
-        const client = new Client(name, builder.build());
+            .withHubProtocol(recorder)
+            .configureLogging(stderrLogger)
+            .build();
+        client = new Client(name, connection);
         this.clients.push(client);
         return client;
+    }
+
+    /** POST to an HTTP route of the server: {status, body} with the JSON body. */
+    async post(path) {
+        const response = await withTimeout(
+            fetch(this.baseUrl + path, { method: "POST", signal: AbortSignal.timeout(WAIT_MS) }),
+            WAIT_MS,
+            `POST ${path}`,
+        );
+        const body = await withTimeout(response.json(), WAIT_MS, `body of POST ${path}`);
+        return { status: response.status, body };
     }
 
     async connect(name, path = "/hubs/test", query = {}) {
@@ -513,6 +670,318 @@ const scenarios = {
             r.startError = await errorOf(a.connection.start(), "start on /hubs/json");
             r.state = a.connection.state;
         }
+        return r;
+    },
+
+    /** Server-to-client streams: items, order, completion and error texts. */
+    async streams(s) {
+        const plain = await s.connect("plain", "/hubs/test");
+        const detailed = await s.connect("detailed", "/hubs/detailed");
+        const r = {};
+        r.counter = await plain.streamAll("Counter", 3, 0);
+
+        const large = await plain.streamWithin(LARGE_STREAM_MS, "Counter", 10000, 0);
+        r.large = {
+            count: large.items.length,
+            inOrder: large.items.every((value, index) => value === index),
+            first: large.items[0],
+            last: large.items[large.items.length - 1],
+            error: large.error,
+        };
+
+        // Streams run outside the invocation limit: two at once on one connection.
+        r.concurrent = await Promise.all([plain.streamAll("Counter", 5, 0.01), plain.streamAll("Counter", 4, 0.01)]);
+
+        r.empty = await plain.streamAll("EmptyStream");
+        r.iterator = await plain.streamAll("IteratorMethod", 3);
+        for (const client of [plain, detailed]) {
+            r[client.name] = {
+                throwing: await client.streamAll("ThrowingStream", 2, "bad"),
+                failing: await client.streamAll("FailingStream", 1),
+                invokeStreaming: await errorOf(client.connection.invoke("Counter", 3, 0), "invoke Counter"),
+                streamNonStreaming: await client.streamAll("Add", 1, 2),
+                streamUnknown: await client.streamAll("NoSuchMethod"),
+                echoAfter: await client.invoke("Echo", NON_ASCII),
+                state: client.connection.state,
+            };
+        }
+        return r;
+    },
+
+    /** Disposing a stream subscription cancels the stream on the server. */
+    async streamCancel(s) {
+        const a = await s.connect("A");
+        a.handle("StreamCanceled");
+        const r = {};
+
+        // Infinite(0.01) yields every 10 ms until cancelled, then calls StreamCanceled(count) from its finally.
+        const items = [];
+        const ends = [];
+        const subscription = a.connection.stream("Infinite", 0.01).subscribe({
+            next: (item) => {
+                items.push(item);
+                a._check();
+            },
+            complete: () => ends.push("complete"),
+            error: (err) => ends.push(`error: ${err instanceof Error ? err.message : String(err)}`),
+        });
+        await a.waitUntil(() => items.length >= 3, "3 items of Infinite");
+        subscription.dispose();
+        const receivedAtDispose = items.length;
+        await a.waitUntil((c) => c.other.some((o) => o.target === "StreamCanceled"), "StreamCanceled");
+        // Barrier: the server answers in order on the connection, so once this round trip
+        // is back, everything it sent for the stream before it has arrived.
+        r.echoAfterCancel = await a.invoke("Echo", "barrier");
+
+        const streamId = a.wire.find((m) => m.type === MessageType.StreamItem).invocationId;
+        const wireItems = a.wire
+            .filter((m) => m.type === MessageType.StreamItem && m.invocationId === streamId)
+            .map((m) => m.item);
+        const lastItemAt = a.wire.findLastIndex((m) => m.type === MessageType.StreamItem && m.invocationId === streamId);
+        const canceled = a.other.filter((o) => o.target === "StreamCanceled");
+        r.receivedAtLeast3 = receivedAtDispose >= 3;
+        r.itemsAfterDispose = items.length - receivedAtDispose;
+        r.subscriberEnds = ends;
+        r.wireItemsInOrder = wireItems.length >= receivedAtDispose && wireItems.every((v, i) => v === i);
+        r.streamCanceledCalls = canceled.length;
+        // The server counted every item it sent: all of them came before StreamCanceled.
+        r.canceledCountIsItemsSent = canceled[0].args.length === 1 && canceled[0].args[0] === wireItems.length;
+        r.wireAfterLastItem = a.wire
+            .slice(lastItemAt + 1)
+            .filter((m) => m.type !== MessageType.Ping)
+            .map((m) => summarize(m, streamId));
+
+        // WatchToken: the CancellationToken parameter is cancelled; nothing more is streamed.
+        const watchItems = [];
+        const watchEnds = [];
+        const watch = a.connection.stream("WatchToken").subscribe({
+            next: (item) => {
+                watchItems.push(item);
+                a._check();
+            },
+            complete: () => watchEnds.push("complete"),
+            error: (err) => watchEnds.push(`error: ${err instanceof Error ? err.message : String(err)}`),
+        });
+        await a.waitUntil(() => watchItems.length >= 1, "WatchToken started");
+        const watchId = a.wire.find((m) => m.type === MessageType.StreamItem && m.item === "started").invocationId;
+        watch.dispose();
+        await a.waitUntil(
+            (c) => c.wireFor(watchId).some((m) => m.type === MessageType.Completion),
+            "Completion of the cancelled WatchToken",
+        );
+        r.echoAfterWatch = await a.invoke("Echo", "barrier-2");
+        r.watchItems = watchItems;
+        r.watchEnds = watchEnds;
+        r.watchWire = a.wireFor(watchId).map((m) => summarize(m, watchId));
+
+        // The connection still streams afterwards.
+        r.counterAfter = await a.streamAll("Counter", 3, 0);
+        r.state = a.connection.state;
+        return r;
+    },
+
+    /** Client-to-server streams (Subject). */
+    async uploads(s) {
+        const plain = await s.connect("plain", "/hubs/test");
+        const detailed = await s.connect("detailed", "/hubs/detailed");
+        const r = {};
+
+        const lines = new Subject();
+        const upload = plain.invoke("Upload", lines);
+        for (const line of ["a", "b", "c"]) {
+            lines.next(line);
+        }
+        lines.complete();
+        r.upload = await upload;
+
+        // An invocation while an upload is still open: it runs, and the upload goes on.
+        const open = new Subject();
+        const uploadOpen = plain.invoke("Upload", open);
+        open.next("1");
+        r.echoDuringUpload = await plain.invoke("Echo", "during upload");
+        open.next("2");
+        open.complete();
+        r.uploadAfterEcho = await uploadOpen;
+
+        const unicode = new Subject();
+        const uploadUnicode = plain.invoke("Upload", unicode);
+        unicode.next(NON_ASCII);
+        unicode.next("!");
+        unicode.complete();
+        r.uploadUnicode = await uploadUnicode;
+
+        const empty = new Subject();
+        const uploadEmpty = plain.invoke("Upload", empty);
+        empty.complete();
+        r.uploadEmpty = await uploadEmpty;
+
+        // The client ends the upload with an error: the hub's iterator raises HubException(text).
+        const failing = new Subject();
+        const uploadError = plain.invoke("UploadError", failing);
+        failing.next("x");
+        failing.error(new Error("Something bad"));
+        r.uploadError = await uploadError;
+
+        // The same, unhandled in the hub method: it fails the invocation.
+        for (const client of [plain, detailed]) {
+            const subject = new Subject();
+            const pending = errorOf(client.connection.invoke("Upload", subject), `${client.name}: Upload`);
+            subject.next("x");
+            subject.error(new Error("Something bad"));
+            r[`uploadErrorUnhandled_${client.name}`] = await pending;
+        }
+
+        // Two uploads in one call. The stock client (10.0.11) cannot send two stream
+        // arguments in a row: _replaceStreamingParams splices a stream out of `args`
+        // and then skips the next element, so the second Subject goes out as a plain
+        // argument next to ONE stream id, and the server rejects the binding.
+        for (const client of [plain, detailed]) {
+            r[`uploadTwoStockClient_${client.name}`] = await errorOf(
+                client.connection.invoke("UploadTwo", new Subject(), new Subject()),
+                `${client.name}: UploadTwo (stock client)`,
+            );
+        }
+        // The same call from a client whose _replaceStreamingParams does not skip.
+        const patched = await s.connect("patched", "/hubs/test");
+        patched.connection._replaceStreamingParams = replaceStreamingParamsWithoutSkipping;
+        const first = new Subject();
+        const second = new Subject();
+        const two = patched.invoke("UploadTwo", first, second);
+        first.next("x");
+        second.next(1);
+        first.next("y");
+        second.next(2);
+        second.next(3);
+        second.complete();
+        first.complete();
+        r.uploadTwo = await two;
+
+        const numbers = new Subject();
+        const sum = plain.invoke("UploadSum", "total", numbers);
+        for (const n of [1, 2, 3, 4]) {
+            numbers.next(n);
+        }
+        numbers.complete();
+        r.uploadSum = await sum;
+
+        // An upload feeding a server stream.
+        const source = new Subject();
+        const doubled = plain.streamAll("UploadToStream", source);
+        for (const n of [1, 2, 3]) {
+            source.next(n);
+        }
+        source.complete();
+        r.uploadToStream = await doubled;
+
+        // Wrong number of streams.
+        for (const client of [plain, detailed]) {
+            const call = (...args) => errorOf(client.connection.invoke(...args), `${client.name}: ${args[0]}`);
+            r[`wrongStreams_${client.name}`] = {
+                noStream: await call("Upload"),
+                plainValue: await call("Upload", "abc"),
+                twoStreams: await call("Upload", new Subject(), new Subject()),
+                streamToPlainMethod: await call("Echo", new Subject()),
+                streamInvocationNoStream: (await client.streamAll("UploadToStream")).error,
+                echoAfter: await client.invoke("Echo", NON_ASCII),
+                state: client.connection.state,
+            };
+        }
+        return r;
+    },
+
+    /** The server invokes client methods and awaits their results. */
+    async clientResults(s) {
+        // /hubs/test allows one invocation at a time per connection.
+        const a = await s.connect("A", "/hubs/test");
+        const r = {};
+
+        a.handle("GetNumber", () => 10);
+        r.ten = await a.invoke("AskCallerDescribed", "GetNumber", 5);
+        a.connection.off("GetNumber");
+        a.handle("GetNumber", (n) => n + 1);
+        // The hub method waits for its own caller's result without deadlocking it.
+        r.askCaller = await a.invoke("AskCaller");
+        r.echoAfterAskCaller = await a.invoke("Echo", NON_ASCII);
+        r.described = await a.invoke("AskCallerDescribed", "GetNumber", 5);
+
+        // The client answers GetNumber only after an Echo round trip of its own, sent
+        // while AskCaller waits for that answer: the server must run the Echo although
+        // AskCaller has not finished (one invocation at a time on /hubs/test).
+        const echoedDuringAsk = [];
+        a.connection.off("GetNumber");
+        a.handle("GetNumber", async (n) => {
+            echoedDuringAsk.push(await a.invoke("Echo", "during AskCaller"));
+            return n + 1;
+        });
+        r.askCallerWithNestedEcho = await a.invoke("AskCaller");
+        r.echoedDuringAsk = echoedDuringAsk;
+        a.connection.off("GetNumber");
+        a.handle("GetNumber", (n) => n + 1);
+
+        a.handle("AsyncDouble", async (n) => {
+            await new Promise((resolve) => setImmediate(resolve));
+            return n * 2;
+        });
+        r.asyncHandler = await a.invoke("AskCallerDescribed", "AsyncDouble", 5);
+
+        a.handle("Throw", () => {
+            throw new Error("from callback");
+        });
+        r.clientThrows = await a.invoke("AskCallerDescribed", "Throw", 5);
+        r.noHandler = await a.invoke("AskCallerDescribed", "NotRegistered", 5);
+        a.handle("NoResult");
+        r.handlerReturnsNothing = await a.invoke("AskCallerDescribed", "NoResult", 5);
+        a.handle("WrongType", () => "not a number");
+        r.wrongType = await a.invoke("AskCallerDescribed", "WrongType", 5);
+        a.handle("Hang", () => new Promise(() => {}));
+        r.timeout = await a.invoke("AskCallerDescribed", "Hang", 0.3);
+        r.unknownConnection = await a.invoke("AskClient", "nope", "GetNumber", 5);
+
+        // B disconnects while the server waits for its result.
+        const b = await s.connect("B", "/hubs/test");
+        b.handle("Hang", () => new Promise(() => {}));
+        const bId = await b.invoke("GetConnectionId");
+        const pending = a.invoke("AskClient", bId, "Hang", 10);
+        await b.waitUntil((c) => c.other.some((o) => o.target === "Hang"), "Hang called on B");
+        await b.stop();
+        r.disconnected = await pending;
+        r.disconnectedId = bId;
+
+        // Another connection's result, through a hub method.
+        const c = await s.connect("C", "/hubs/test");
+        c.handle("GetNumber", (n) => n * 3);
+        r.otherClient = await a.invoke("AskClient", await c.invoke("GetConnectionId"), "GetNumber", 5);
+
+        r.calls = {
+            A: a.other.map((o) => [o.target, ...o.args]),
+            B: b.other.map((o) => [o.target, ...o.args]),
+            C: c.other.map((o) => [o.target, ...o.args]),
+        };
+        r.echoAfter = await a.invoke("Echo", "end");
+        r.closeEvents = { A: [...a.closeEvents], B: [...b.closeEvents] };
+        r.state = a.connection.state;
+        return r;
+    },
+
+    /** A client result requested by an aiohttp route through the hub context. */
+    async hubContext(s) {
+        const a = await s.connect("A");
+        a.handle("GetNumber", (n) => n + 1);
+        const b = await s.connect("B");
+        b.handle("GetNumber", () => {
+            throw new Error("from callback");
+        });
+        const ids = await s.connectionIds([a, b]);
+        const r = {};
+        r.ask = await s.post(`/api/ask/${encodeURIComponent(ids.A)}`);
+        r.askThrowing = await s.post(`/api/ask/${encodeURIComponent(ids.B)}`);
+        r.askUnknown = await s.post("/api/ask/nope");
+        r.calls = {
+            A: a.other.map((o) => [o.target, ...o.args]),
+            B: b.other.map((o) => [o.target, ...o.args]),
+        };
+        r.echoAfter = await a.invoke("Echo", "after");
+        r.state = a.connection.state;
         return r;
     },
 };
