@@ -10,7 +10,11 @@ import pytest
 from .client import Client
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{22}$")  # 16 random bytes, base64url, no padding
-WEBSOCKETS_ONLY = [{"transport": "WebSockets", "transferFormats": ["Text", "Binary"]}]
+ALL_TRANSPORTS = [
+    {"transport": "WebSockets", "transferFormats": ["Text", "Binary"]},
+    {"transport": "ServerSentEvents", "transferFormats": ["Text"]},
+    {"transport": "LongPolling", "transferFormats": ["Text", "Binary"]},
+]
 
 
 async def test_v1_response_shape(client: Client) -> None:
@@ -24,7 +28,7 @@ async def test_v1_response_shape(client: Client) -> None:
     assert ID_PATTERN.match(body["connectionId"]), body["connectionId"]
     assert ID_PATTERN.match(body["connectionToken"]), body["connectionToken"]
     assert body["connectionId"] != body["connectionToken"]
-    assert body["availableTransports"] == WEBSOCKETS_ONLY
+    assert body["availableTransports"] == ALL_TRANSPORTS
     # The transport objects themselves keep .NET's key order too.
     transports = dict(neg.pairs or [])["availableTransports"]
     assert [k for k, _ in transports[0]] == ["transport", "transferFormats"]
@@ -44,7 +48,7 @@ async def test_no_version_is_v0_without_token(client: Client) -> None:
     assert neg.keys == ["negotiateVersion", "connectionId", "availableTransports"]
     assert neg.body["negotiateVersion"] == 0
     assert ID_PATTERN.match(neg.body["connectionId"])
-    assert neg.body["availableTransports"] == WEBSOCKETS_ONLY
+    assert neg.body["availableTransports"] == ALL_TRANSPORTS
 
 
 async def test_explicit_version_0(client: Client) -> None:

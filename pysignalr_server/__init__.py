@@ -17,6 +17,7 @@ Typical use::
 
 from ._version import __version__
 from .app import SIGNALR_KEY, SignalR, add_hub, get_hub_context, setup
+from .auth import AuthPolicy, User, authorize, get_access_token
 from .connections.connection import TransportType
 from .connections.options import HttpConnectionOptions
 from .errors import (
@@ -41,6 +42,10 @@ from .protocol.messagepack import MessagePackHubProtocol
 
 __all__ = [
     "__version__",
+    "AuthPolicy",
+    "User",
+    "authorize",
+    "get_access_token",
     "SIGNALR_KEY",
     "SignalR",
     "add_hub",

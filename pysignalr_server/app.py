@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import attrs
 from aiohttp import web
 
+from .auth import Authenticator, policy_of
 from .connections.connection import ConnectionStatus, TransportType
 from .connections.options import HttpConnectionOptions
 from .hub.clients import HubContext
@@ -164,8 +166,16 @@ def add_hub(
     transports: Iterable[TransportType | str] | None = None,
     connection_options: HttpConnectionOptions | None = None,
     user_id_provider: UserIdProvider | None = None,
+    authenticate: Authenticator | None = None,
+    allow_stateful_reconnects: bool | None = None,
 ) -> HubConnectionHandler:
-    """Serve ``hub_class`` at ``path`` (``{path}/negotiate`` and ``{path}``)."""
+    """Serve ``hub_class`` at ``path`` (``{path}/negotiate`` and ``{path}``).
+
+    Paths match case-insensitively, as in ASP.NET Core routing.
+    ``authenticate`` is an async ``fn(request)`` returning the user (see
+    ``pysignalr_server.auth``); ``transports`` restricts the transports
+    offered; ``allow_stateful_reconnects`` offers stateful reconnect.
+    """
     signalr = app.get(SIGNALR_KEY) or setup(app)
     if not path.startswith("/"):
         raise ValueError("hub paths start with '/'")
@@ -174,6 +184,8 @@ def add_hub(
     if transports is not None:
         chosen = tuple(t if isinstance(t, TransportType) else TransportType(t) for t in transports)
         conn_options = _evolve(conn_options, transports=chosen)
+    if allow_stateful_reconnects is not None:
+        conn_options = _evolve(conn_options, allow_stateful_reconnects=allow_stateful_reconnects)
     hub_options = options or signalr.hub_options
     handler = HubConnectionHandler(
         hub_class,
@@ -182,14 +194,27 @@ def add_hub(
         user_id_provider=user_id_provider or signalr.user_id_provider,
     )
     endpoint = HubEndpoint(
-        path, handler, conn_options, max_message_size=hub_options.maximum_receive_message_size
+        path,
+        handler,
+        conn_options,
+        max_message_size=hub_options.maximum_receive_message_size,
+        authenticate=authenticate,
+        policy=policy_of(hub_class),
     )
     base = "" if path == "/" else path
-    app.router.add_post(f"{base}/negotiate", endpoint.negotiate)
-    app.router.add_route("*", path, endpoint.dispatch)
+    app.router.add_route("*", _case_insensitive(f"{base}/negotiate"), endpoint.negotiate)
+    app.router.add_route("*", _case_insensitive(path), endpoint.dispatch)
     signalr.handlers.append(handler)
     signalr.endpoints.append(endpoint)
     return handler
+
+
+def _case_insensitive(path: str) -> str:
+    """An aiohttp route pattern matching ``path`` in any letter case."""
+    if path == "/":
+        return path
+    escaped = re.escape(path.lstrip("/")).replace("{", "\\{").replace("}", "\\}")
+    return "/{_signalr_path:(?i:" + escaped + ")}"
 
 
 def _evolve(options: HttpConnectionOptions, **changes: Any) -> HttpConnectionOptions:

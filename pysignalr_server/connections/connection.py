@@ -8,6 +8,7 @@ hub layer) writes bytes and decides when the connection ends.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -65,13 +66,19 @@ class HttpConnection:
         "connection_id",
         "connection_token",
         "created_at",
+        "finished",
         "has_inherent_keep_alive",
         "items",
+        "last_seen",
         "negotiate_version",
         "outbound",
+        "poll",
+        "post_lock",
         "request",
         "status",
         "transport",
+        "transport_alive",
+        "use_stateful_reconnect",
         "user",
     )
 
@@ -99,6 +106,15 @@ class HttpConnection:
         self.abort_transport: Callable[[], None] | None = None
         self.close_error: BaseException | None = None
         self.has_inherent_keep_alive = False
+        self.transport_alive: Callable[[], bool] | None = None
+        """Set by transports that cannot notice a vanished client by reading
+        (SSE); housekeeping calls it and aborts the connection when False."""
+        self.finished = False
+        self.last_seen = created_at
+        self.poll: asyncio.Future[str] | None = None
+        """The pending long poll, resolved to end it early ("superseded")."""
+        self.post_lock = asyncio.Lock()
+        self.use_stateful_reconnect = False
 
     def write(self, data: bytes) -> bool:
         """Queue bytes for the client without blocking. False if closed."""
@@ -115,6 +131,16 @@ class HttpConnection:
         self.outbound.close(discard=True)
         if self.abort_transport is not None:
             self.abort_transport()
+
+    async def finish(self, error: BaseException | None = None) -> None:
+        """End the connection for good: tell the application, once."""
+        self.status = ConnectionStatus.CLOSED
+        self.outbound.close(discard=True)
+        if self.finished:
+            return
+        self.finished = True
+        if self.application is not None:
+            await self.application.transport_closed(error if error is not None else self.close_error)
 
     def _on_overflow(self) -> None:
         self.abort(ConnectionError("Send buffer overflow: the client is not reading fast enough."))

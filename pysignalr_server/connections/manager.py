@@ -7,8 +7,10 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Coroutine
+from typing import Any
 
-from .connection import ConnectionStatus, HttpConnection
+from .connection import ConnectionStatus, HttpConnection, TransportType
 
 __all__ = ["ConnectionManager"]
 
@@ -28,6 +30,7 @@ class ConnectionManager:
         self._disconnect_timeout = disconnect_timeout
         self._send_buffer_limit = send_buffer_limit
         self._reaper: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def __len__(self) -> int:
         return len(self._by_token)
@@ -54,6 +57,11 @@ class ConnectionManager:
         if self._by_token.get(conn.connection_token) is conn:
             del self._by_token[conn.connection_token]
 
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     def _ensure_reaper(self) -> None:
         if self._reaper is None or self._reaper.done():
             self._reaper = asyncio.get_running_loop().create_task(
@@ -70,6 +78,16 @@ class ConnectionManager:
                 if conn.status is ConnectionStatus.NEW and conn.created_at <= deadline:
                     log.debug("Removing unused negotiated connection %s", conn.connection_id)
                     self.remove(conn)
+                elif (
+                    conn.status is ConnectionStatus.ACTIVE
+                    and conn.transport is TransportType.LONG_POLLING
+                    and (conn.poll is None or conn.poll.done())
+                    and conn.last_seen <= deadline
+                ):
+                    # A long-polling client that stopped polling is gone.
+                    log.debug("Long-polling connection %s stopped polling", conn.connection_id)
+                    self.remove(conn)
+                    self._spawn(conn.finish(TimeoutError("The client stopped polling.")))
 
     async def close(self) -> None:
         """Stop the reaper (called at application cleanup)."""
@@ -78,3 +96,8 @@ class ConnectionManager:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for conn in list(self._by_token.values()):
+            self.remove(conn)
+            self._spawn(conn.finish(ConnectionError("The server is shutting down.")))
+        if self._tasks:
+            await asyncio.wait(list(self._tasks))

@@ -8,7 +8,11 @@ from .connection import TransportType
 
 __all__ = ["HttpConnectionOptions"]
 
-ALL_TRANSPORTS: tuple[TransportType, ...] = (TransportType.WEBSOCKETS,)
+ALL_TRANSPORTS: tuple[TransportType, ...] = (
+    TransportType.WEBSOCKETS,
+    TransportType.SERVER_SENT_EVENTS,
+    TransportType.LONG_POLLING,
+)
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -27,4 +31,15 @@ class HttpConnectionOptions:
     minimum_negotiate_version: int = 0
     websocket_close_timeout: float = 5.0
     max_frame_coalesce: int = 64 * 1024
-    """Queued messages are joined into one WebSocket frame up to this size."""
+    """Queued messages are joined into one WebSocket frame, SSE event or poll
+    response up to this size (a message is never split)."""
+    long_polling_timeout: float = 90.0
+    """A poll with nothing to deliver returns an empty 200 after this long."""
+    cors_origins: tuple[str, ...] = ()
+    """Origins allowed cross-origin (negotiate, SSE, long polling); ``"*"``
+    allows any. The default allows none."""
+    cors_allow_credentials: bool = True
+    cors_max_age: int = 600
+    allow_stateful_reconnects: bool = False
+    """Offer stateful reconnect to clients that ask (``withStatefulReconnect()``)."""
+    stateful_reconnect_buffer_size: int = 100_000

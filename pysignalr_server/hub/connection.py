@@ -286,6 +286,10 @@ class HubConnectionContext:
                 log.info("Handshake timed out on connection %s", self.connection_id)
                 self.fail_handshake(HANDSHAKE_CANCELED)
             return
+        alive = self.connection.transport_alive
+        if alive is not None and not alive():
+            self.connection.abort(ConnectionError("The client disconnected."))
+            return
         if not self.connection.has_inherent_keep_alive:
             count = self.connection.outbound.write_count
             if count != self._last_write_count:

@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from ..auth import AuthPolicy, policy_of
 from ..protocol.conversion import normalize_name
 from .hub import HUB_METHOD_NAME_ATTR, Hub
 from .streams import CancellationToken
@@ -41,6 +42,8 @@ class HubMethodDescriptor:
     """How to build the call: ("arg", i) takes bound argument i, ("stream", i)
     upload stream i, ("token", 0) the invocation's CancellationToken."""
     wants_token: bool = False
+    policy: AuthPolicy | None = None
+    """``@authorize`` on the method (the hub's own policy is checked at connect)."""
 
 
 def _stream_item_type(annotation: Any) -> Any | None:
@@ -88,7 +91,7 @@ def _describe(name: str, func: Callable[..., Any]) -> HubMethodDescriptor:
     return_type = hints.get("return", Any)
     is_streaming = inspect.isasyncgenfunction(func) or _stream_item_type(return_type) is not None
     return HubMethodDescriptor(
-        name, func, types, streams, return_type, is_streaming, tuple(plan), wants_token
+        name, func, types, streams, return_type, is_streaming, tuple(plan), wants_token, policy_of(func)
     )
 
 

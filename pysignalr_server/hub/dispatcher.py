@@ -27,6 +27,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from ..auth import is_authorized
 from ..errors import HubException, InvalidOperationError
 from ..protocol.conversion import normalize_name
 from ..protocol.messages import (
@@ -241,8 +242,21 @@ class HubDispatcher:
 
     # ------------------------------------------------------- invocations
 
+    def _authorized(
+        self, session: HubConnectionContext, descriptor: HubMethodDescriptor, target: str, iid: str | None
+    ) -> bool:
+        if is_authorized(descriptor.policy, session.connection.user):
+            return True
+        if iid:
+            session.send(
+                CompletionMessage.with_error(iid, f"Failed to invoke '{target}' because user is unauthorized")
+            )
+        return False
+
     async def _invoke(self, session: HubConnectionContext, message: InvocationMessage) -> None:
         descriptor = self.methods[normalize_name(message.target)]
+        if not self._authorized(session, descriptor, message.target, message.invocation_id):
+            return
         if descriptor.is_streaming:
             if message.invocation_id:
                 session.send(
@@ -329,6 +343,8 @@ class HubDispatcher:
     def _stream_invocation(self, session: HubConnectionContext, message: StreamInvocationMessage) -> None:
         invocation_id = message.invocation_id
         descriptor = self.methods[normalize_name(message.target)]
+        if not self._authorized(session, descriptor, message.target, invocation_id):
+            return
         if not descriptor.is_streaming:
             session.send(
                 CompletionMessage.with_error(

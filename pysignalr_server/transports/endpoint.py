@@ -2,17 +2,22 @@
 ``HttpConnectionDispatcher``).
 
 ``POST {path}/negotiate`` creates a connection; ``{path}?id=...`` requests
-attach a transport to it. Refusals use the status codes and texts of
-ASP.NET Core, because clients show them to users.
+attach a transport to it (GET: WebSockets, Server-Sent Events or a long
+poll; POST: client-to-server data for SSE and long polling; DELETE: end a
+long-polling connection). Authentication runs on every request, CORS
+headers are added for allowed origins, and refusals use the status codes
+and texts of ASP.NET Core, because clients show them to users.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from aiohttp import hdrs, web
 
+from ..auth import Authenticator, AuthPolicy, is_authorized
 from ..connections.connection import ConnectionHandler, ConnectionStatus, HttpConnection, TransportType
 from ..connections.manager import ConnectionManager
 from ..connections.negotiate import (
@@ -22,6 +27,8 @@ from ..connections.negotiate import (
 )
 from ..connections.options import HttpConnectionOptions
 from ..errors import NegotiateError
+from .long_polling import serve_poll, terminate
+from .sse import serve_sse
 from .websockets import attach, serve_websocket
 
 __all__ = ["HubEndpoint"]
@@ -29,8 +36,14 @@ __all__ = ["HubEndpoint"]
 log = logging.getLogger("pysignalr_server.transports")
 
 
-def _text(status: int, text: str) -> web.Response:
-    return web.Response(status=status, text=text, content_type="text/plain")
+def _text(status: int, text: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=status, text=text, content_type="text/plain", headers=headers)
+
+
+def _identity(user: Any) -> Any:
+    if user is None:
+        return None
+    return getattr(user, "identifier", user)
 
 
 class HubEndpoint:
@@ -41,103 +54,248 @@ class HubEndpoint:
         options: HttpConnectionOptions,
         *,
         max_message_size: int | None,
+        authenticate: Authenticator | None = None,
+        policy: AuthPolicy | None = None,
     ) -> None:
         self.path = path
         self.handler = handler
         self.options = options
         self.max_message_size = max_message_size
+        self.authenticate = authenticate
+        self.policy = policy
         self.connections = ConnectionManager(
             disconnect_timeout=options.disconnect_timeout,
             send_buffer_limit=options.send_buffer_limit,
         )
-        self._active: set[asyncio.Task[None]] = set()
+
+    # ---------------------------------------------------------------- CORS
+
+    def _origin_allowed(self, origin: str) -> bool:
+        allowed = self.options.cors_origins
+        return "*" in allowed or origin in allowed
+
+    def cors_headers(self, request: web.Request) -> dict[str, str]:
+        origin = request.headers.get(hdrs.ORIGIN)
+        if not origin or not self._origin_allowed(origin):
+            return {}
+        headers: dict[str, str] = {hdrs.ACCESS_CONTROL_ALLOW_ORIGIN: origin, hdrs.VARY: "Origin"}
+        if self.options.cors_allow_credentials:
+            headers[hdrs.ACCESS_CONTROL_ALLOW_CREDENTIALS] = "true"
+        return headers
+
+    async def preflight(self, request: web.Request) -> web.StreamResponse:
+        origin = request.headers.get(hdrs.ORIGIN)
+        method = request.headers.get(hdrs.ACCESS_CONTROL_REQUEST_METHOD)
+        if not origin or not method or not self._origin_allowed(origin):
+            return web.Response(status=403, text="CORS request refused", content_type="text/plain")
+        headers = self.cors_headers(request)
+        headers[hdrs.ACCESS_CONTROL_ALLOW_METHODS] = "GET, POST, DELETE, OPTIONS"
+        requested = request.headers.get(hdrs.ACCESS_CONTROL_REQUEST_HEADERS)
+        if requested:
+            headers[hdrs.ACCESS_CONTROL_ALLOW_HEADERS] = requested
+        headers[hdrs.ACCESS_CONTROL_MAX_AGE] = str(self.options.cors_max_age)
+        return web.Response(status=204, headers=headers)
+
+    # ---------------------------------------------------------------- auth
+
+    async def _user(self, request: web.Request) -> tuple[Any, web.Response | None]:
+        """The request's user, or the response that refuses it."""
+        user: Any = None
+        if self.authenticate is not None:
+            try:
+                user = await self.authenticate(request)
+            except web.HTTPException as exc:
+                return None, web.Response(
+                    status=exc.status, reason=exc.reason, text=exc.text, headers=self.cors_headers(request)
+                )
+        if not is_authorized(self.policy, user):
+            return None, web.Response(status=401, reason="Unauthorized", headers=self.cors_headers(request))
+        return user, None
 
     # ------------------------------------------------------------ negotiate
 
     async def negotiate(self, request: web.Request) -> web.StreamResponse:
+        if request.method == hdrs.METH_OPTIONS:
+            return await self.preflight(request)
+        if request.method != hdrs.METH_POST:
+            return web.Response(status=405, headers={hdrs.ALLOW: "POST"})
+        cors = self.cors_headers(request)
+        user, refused = await self._user(request)
+        if refused is not None:
+            return refused
         try:
             version = parse_negotiate_version(
                 request.query.get("negotiateVersion"), self.options.minimum_negotiate_version
             )
         except NegotiateError as exc:
             return web.Response(
-                status=exc.status, body=write_negotiate_error(exc.message), content_type="application/json"
+                status=exc.status,
+                body=write_negotiate_error(exc.message),
+                content_type="application/json",
+                headers=cors,
             )
         conn = self.connections.create(version)
+        conn.user = user
+        stateful = (
+            self.options.allow_stateful_reconnects
+            and request.query.get("useStatefulReconnect", "").lower() == "true"
+        )
+        conn.use_stateful_reconnect = stateful
         body = write_negotiate_response(
             version=version,
             connection_id=conn.connection_id,
             connection_token=conn.connection_token,
             transports=self.options.transports,
+            use_stateful_reconnect=stateful,
         )
-        return web.Response(body=body, content_type="application/json")
+        return web.Response(body=body, content_type="application/json", headers=cors)
 
     # ----------------------------------------------------------- transports
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         method = request.method
+        if method == hdrs.METH_OPTIONS:
+            return await self.preflight(request)
         if method == hdrs.METH_GET:
             if request.headers.get(hdrs.UPGRADE, "").lower() == "websocket":
                 return await self._websocket(request)
             if "text/event-stream" in request.headers.get(hdrs.ACCEPT, ""):
-                return self._unsupported(TransportType.SERVER_SENT_EVENTS)
-            return self._unsupported(TransportType.LONG_POLLING)
+                return await self._sse(request)
+            return await self._long_poll(request)
         if method == hdrs.METH_POST:
-            conn = self._find(request)
-            if isinstance(conn, web.Response):
-                return conn
-            if conn.transport is TransportType.WEBSOCKETS:
-                return _text(405, "POST requests are not allowed for WebSocket connections.")
-            return _text(404, "No Connection with that ID")
+            return await self._post(request)
         if method == hdrs.METH_DELETE:
-            conn = self._find(request)
-            if isinstance(conn, web.Response):
-                return conn
-            if conn.transport is not TransportType.LONG_POLLING:
-                return _text(400, "Cannot terminate this connection using the DELETE endpoint.")
-            return _text(404, "No Connection with that ID")
-        return web.Response(status=405, headers={hdrs.ALLOW: "GET, POST, DELETE"})
+            return await self._delete(request)
+        return web.Response(status=405, headers={hdrs.ALLOW: "GET, POST, DELETE, OPTIONS"})
 
-    def _unsupported(self, transport: TransportType) -> web.Response:
-        return _text(404, f"{transport.value} transport not supported by this end point type")
+    def _unsupported(self, transport: TransportType, cors: dict[str, str]) -> web.Response:
+        return _text(404, f"{transport.value} transport not supported by this end point type", cors)
 
-    def _find(self, request: web.Request) -> HttpConnection | web.Response:
+    def _find(self, request: web.Request, cors: dict[str, str]) -> HttpConnection | web.Response:
         token = request.query.get("id")
         if not token:
-            return _text(400, "Connection ID required")
+            return _text(400, "Connection ID required", cors)
         conn = self.connections.get(token)
         if conn is None:
-            return _text(404, "No Connection with that ID")
+            return _text(404, "No Connection with that ID", cors)
         return conn
 
-    async def _websocket(self, request: web.Request) -> web.StreamResponse:
-        if TransportType.WEBSOCKETS not in self.options.transports:
-            return self._unsupported(TransportType.WEBSOCKETS)
-        token = request.query.get("id")
-        if not token:
-            # skipNegotiation (no id, or an empty one as in .NET): the connection is created on the spot.
-            conn = self.connections.create(1)
-        else:
-            found = self._find(request)
-            if isinstance(found, web.Response):
-                return found
-            conn = found
-        if conn.transport is not None and conn.transport is not TransportType.WEBSOCKETS:
-            return _text(400, "Cannot change transports mid-connection")
-        if conn.status is not ConnectionStatus.NEW:
-            return _text(409, "Connection is already active.")
-        attach(conn)
+    async def _attach_checks(
+        self, request: web.Request, transport: TransportType, cors: dict[str, str]
+    ) -> tuple[HttpConnection | None, Any, web.Response | None]:
+        """Shared checks of a transport request: enabled, authenticated,
+        connection found, same user, same transport."""
+        if transport not in self.options.transports:
+            return None, None, self._unsupported(transport, cors)
+        user, refused = await self._user(request)
+        if refused is not None:
+            return None, None, refused
+        found = self._find(request, cors)
+        if isinstance(found, web.Response):
+            return None, None, found
+        if _identity(found.user) != _identity(user):
+            return None, None, web.Response(status=403, reason="Forbidden", headers=cors)
+        if found.transport is not None and found.transport is not transport:
+            return None, None, _text(400, "Cannot change transports mid-connection", cors)
+        return found, user, None
+
+    def _start_application(self, conn: HttpConnection, request: web.Request) -> None:
         conn.request = request
         conn.application = self.handler.on_connection(conn)
-        task = asyncio.current_task()
-        if task is not None:
-            self._active.add(task)
+
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        cors = self.cors_headers(request)
+        if TransportType.WEBSOCKETS not in self.options.transports:
+            return self._unsupported(TransportType.WEBSOCKETS, cors)
+        if not request.query.get("id"):
+            # skipNegotiation (no id, or an empty one as in .NET): the connection is created on the spot.
+            user, refused = await self._user(request)
+            if refused is not None:
+                return refused
+            conn = self.connections.create(1)
+            conn.user = user
+        else:
+            found, _, refused = await self._attach_checks(request, TransportType.WEBSOCKETS, cors)
+            if refused is not None:
+                return refused
+            assert found is not None
+            conn = found
+        if conn.status is not ConnectionStatus.NEW:
+            return _text(409, "Connection is already active.", cors)
+        attach(conn)
+        self._start_application(conn, request)
         try:
             return await serve_websocket(request, conn, self.options, self.max_message_size)
         finally:
-            if task is not None:
-                self._active.discard(task)
             self.connections.remove(conn)
+
+    async def _sse(self, request: web.Request) -> web.StreamResponse:
+        cors = self.cors_headers(request)
+        conn, _, refused = await self._attach_checks(request, TransportType.SERVER_SENT_EVENTS, cors)
+        if refused is not None:
+            return refused
+        assert conn is not None
+        if conn.status is not ConnectionStatus.NEW:
+            return _text(409, "Connection is already active.", cors)
+        self._start_application(conn, request)
+        try:
+            return await serve_sse(request, conn, self.options, cors)
+        finally:
+            self.connections.remove(conn)
+
+    async def _long_poll(self, request: web.Request) -> web.StreamResponse:
+        cors = self.cors_headers(request)
+        conn, _, refused = await self._attach_checks(request, TransportType.LONG_POLLING, cors)
+        if refused is not None:
+            return refused
+        assert conn is not None
+        first = conn.status is ConnectionStatus.NEW
+        if first:
+            # The request context of a long-polling connection is its first poll.
+            self._start_application(conn, request)
+        response = await serve_poll(request, conn, self.options, cors, first)
+        if conn.finished:
+            self.connections.remove(conn)
+        return response
+
+    async def _post(self, request: web.Request) -> web.StreamResponse:
+        cors = self.cors_headers(request)
+        user, refused = await self._user(request)
+        if refused is not None:
+            return refused
+        found = self._find(request, cors)
+        if isinstance(found, web.Response):
+            return found
+        conn = found
+        if _identity(conn.user) != _identity(user):
+            return web.Response(status=403, reason="Forbidden", headers=cors)
+        if conn.transport is TransportType.WEBSOCKETS:
+            return _text(405, "POST requests are not allowed for WebSocket connections.", cors)
+        application = conn.application
+        if conn.status is not ConnectionStatus.ACTIVE or application is None or conn.finished:
+            return _text(404, "No Connection with that ID", cors)
+        async with conn.post_lock:
+            async for chunk in request.content.iter_any():
+                await application.receive(chunk)
+        conn.last_seen = asyncio.get_running_loop().time()
+        return web.Response(status=200, body=b"", content_type="text/plain", headers=cors)
+
+    async def _delete(self, request: web.Request) -> web.StreamResponse:
+        cors = self.cors_headers(request)
+        user, refused = await self._user(request)
+        if refused is not None:
+            return refused
+        found = self._find(request, cors)
+        if isinstance(found, web.Response):
+            return found
+        conn = found
+        if _identity(conn.user) != _identity(user):
+            return web.Response(status=403, reason="Forbidden", headers=cors)
+        if conn.transport is not TransportType.LONG_POLLING:
+            return _text(400, "Cannot terminate this connection using the DELETE endpoint.", cors)
+        self.connections.remove(conn)
+        await terminate(conn)
+        return web.Response(status=202, headers=cors)
 
     def all_connections(self) -> list[HttpConnection]:
         return self.connections.connections()

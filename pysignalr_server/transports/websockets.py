@@ -85,7 +85,7 @@ async def serve_websocket(
         if not ws.closed:
             abort()
         try:
-            await application.transport_closed(error)
+            await connection.finish(error)
         except Exception:
             log.exception("Error cleaning up connection %s", connection.connection_id)
     return ws
