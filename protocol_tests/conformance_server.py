@@ -16,7 +16,7 @@ import dataclasses
 import datetime
 import sys
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 from aiohttp import web
@@ -41,8 +41,17 @@ class Envelope:
 class TestHub(signalr.Hub):
     """Every method the conformance and interop suites call."""
 
+    disconnected: ClassVar[set[str]] = set()
+    """Ids of connections whose on_disconnected ran (tests ask via WasDisconnected)."""
+
     async def on_connected(self) -> None:
         self.context.items["connected"] = True
+
+    async def on_disconnected(self, exception: Exception | None) -> None:
+        TestHub.disconnected.add(self.context.connection_id)
+
+    async def was_disconnected(self, connection_id: str) -> bool:
+        return connection_id in TestHub.disconnected
 
     # -- invocations and results
     async def echo(self, value: Any) -> Any:
@@ -247,10 +256,67 @@ class TestHub(signalr.Hub):
     async def ask_caller_described(self, method: str, timeout: float) -> str:
         return await self.ask_client(self.context.connection_id, method, timeout)
 
+    # -- stateful reconnect
+    async def burst(self, count: int, drop_at: int) -> None:
+        """Send ``Item(i)`` for i in range(count) to the caller; at ``drop_at``
+        cut the TCP connection abruptly (TEST-ONLY: simulates a network drop),
+        then keep sending while the client reconnects."""
+        for i in range(count):
+            if i == drop_at:
+                transport = self.context.request.transport
+                if transport is not None:
+                    transport.abort()
+            await self.clients.caller.send("Item", i)
+            if i % 50 == 49:
+                await asyncio.sleep(0)  # let the transport write between batches
+
+    async def disconnect_count(self) -> int:
+        return int(self.context.items.get("disconnects", 0))
+
     # -- blocking, to show that pings and other messages are still read
     async def wait(self, seconds: float) -> float:
         await asyncio.sleep(seconds)
         return seconds
+
+
+@signalr.authorize()
+class AuthHub(TestHub):
+    """Requires an authenticated user (see ``token_auth``)."""
+
+    async def whoami(self) -> dict[str, Any]:
+        user = self.context.user
+        return {
+            "identifier": user.identifier,
+            "name": user.name,
+            "userIdentifier": self.context.user_identifier,
+            "transport": self.context.transport,
+        }
+
+    @signalr.authorize(lambda user: user.claims.get("role") == "admin")
+    async def admin_only(self) -> str:
+        return "admin ok"
+
+
+class OpenAuthHub(TestHub):
+    """Anonymous allowed; one method requires a user."""
+
+    @signalr.authorize()
+    async def members_only(self) -> str:
+        return "member ok"
+
+    async def whoami(self) -> str | None:
+        return self.context.user_identifier
+
+
+async def token_auth(request: web.Request) -> signalr.User | None:
+    """TEST-ONLY tokens: ``user:<name>`` or ``admin:<name>``; ``bad`` is refused."""
+    token = signalr.get_access_token(request)
+    if token is None:
+        return None
+    kind, _, name = token.partition(":")
+    if kind not in ("user", "admin") or not name:
+        raise web.HTTPUnauthorized()
+    return signalr.User(identifier=name, name=name.title(), claims={"role": kind})
 
 
 def query_user_id(session: signalr.HubConnectionContext) -> str | None:
@@ -294,6 +360,20 @@ def create_app() -> web.Application:
     app.add_hub(
         "/hubs/parallel", TestHub, options=signalr.HubOptions(maximum_parallel_invocations_per_client=4)
     )
+    app.add_hub("/hubs/auth", AuthHub, authenticate=token_auth)
+    app.add_hub("/hubs/openauth", OpenAuthHub, authenticate=token_auth)
+    app.add_hub(
+        "/hubs/cors",
+        TestHub,
+        connection_options=signalr.HttpConnectionOptions(cors_origins=("http://allowed.example",)),
+    )
+    app.add_hub("/hubs/stateful", TestHub, allow_stateful_reconnects=True)
+    app.add_hub(
+        "/hubs/lpfast",
+        TestHub,
+        connection_options=signalr.HttpConnectionOptions(long_polling_timeout=0.5, disconnect_timeout=1.0),
+    )
+    app.add_hub("/hubs/wsonly", TestHub, transports=["WebSockets"])
     return app
 
 

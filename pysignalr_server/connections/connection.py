@@ -33,6 +33,8 @@ class TransportType(enum.Enum):
 class ConnectionStatus(enum.Enum):
     NEW = "new"
     ACTIVE = "active"
+    DISCONNECTED = "disconnected"
+    """Stateful reconnect: the transport dropped; waiting for the client."""
     CLOSED = "closed"
 
 
@@ -45,6 +47,14 @@ class ConnectionApplication(Protocol):
 
     async def transport_closed(self, error: BaseException | None) -> None:
         """The transport is gone for good; clean up."""
+        ...
+
+    def transport_lost(self) -> None:
+        """Stateful reconnect: the transport dropped but may come back."""
+        ...
+
+    def transport_resumed(self) -> None:
+        """Stateful reconnect: a new transport took over; replay now."""
         ...
 
 
@@ -66,6 +76,8 @@ class HttpConnection:
         "connection_id",
         "connection_token",
         "created_at",
+        "disconnected_at",
+        "ending",
         "finished",
         "has_inherent_keep_alive",
         "items",
@@ -74,7 +86,9 @@ class HttpConnection:
         "outbound",
         "poll",
         "post_lock",
+        "reconnectable",
         "request",
+        "send_buffer_limit",
         "status",
         "transport",
         "transport_alive",
@@ -115,6 +129,15 @@ class HttpConnection:
         """The pending long poll, resolved to end it early ("superseded")."""
         self.post_lock = asyncio.Lock()
         self.use_stateful_reconnect = False
+        """Negotiated with ``useStatefulReconnect``."""
+        self.reconnectable = False
+        """Stateful reconnect is active (set by the application after a
+        version 2 handshake): a dropped WebSocket pauses the connection
+        instead of ending it."""
+        self.ending = False
+        """The application or an abort ended the connection on purpose."""
+        self.disconnected_at = 0.0
+        self.send_buffer_limit = send_buffer_limit
 
     def write(self, data: bytes) -> bool:
         """Queue bytes for the client without blocking. False if closed."""
@@ -122,15 +145,31 @@ class HttpConnection:
 
     def complete(self) -> None:
         """Flush what is queued, then close the transport gracefully."""
+        self.ending = True
         self.outbound.close()
 
     def abort(self, error: BaseException | None = None) -> None:
         """Drop queued data and close the transport now."""
         if error is not None and self.close_error is None:
             self.close_error = error
+        self.ending = True
         self.outbound.close(discard=True)
         if self.abort_transport is not None:
             self.abort_transport()
+
+    def pause(self, now: float) -> None:
+        """Stateful reconnect: keep the logical connection without a transport."""
+        self.status = ConnectionStatus.DISCONNECTED
+        self.disconnected_at = now
+        self.outbound.close(discard=True)
+        self.abort_transport = None
+        if self.application is not None:
+            self.application.transport_lost()
+
+    def resume(self) -> None:
+        """Stateful reconnect: a new transport arrived; start a fresh buffer."""
+        self.outbound = OutboundBuffer(self.send_buffer_limit, self._on_overflow)
+        self.status = ConnectionStatus.ACTIVE
 
     async def finish(self, error: BaseException | None = None) -> None:
         """End the connection for good: tell the application, once."""

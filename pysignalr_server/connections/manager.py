@@ -78,6 +78,10 @@ class ConnectionManager:
                 if conn.status is ConnectionStatus.NEW and conn.created_at <= deadline:
                     log.debug("Removing unused negotiated connection %s", conn.connection_id)
                     self.remove(conn)
+                elif conn.status is ConnectionStatus.DISCONNECTED and conn.disconnected_at <= deadline:
+                    log.debug("Connection %s did not reconnect in time", conn.connection_id)
+                    self.remove(conn)
+                    self._spawn(conn.finish(TimeoutError("The client did not reconnect in time.")))
                 elif (
                     conn.status is ConnectionStatus.ACTIVE
                     and conn.transport is TransportType.LONG_POLLING

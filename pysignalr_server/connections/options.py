@@ -41,5 +41,6 @@ class HttpConnectionOptions:
     cors_allow_credentials: bool = True
     cors_max_age: int = 600
     allow_stateful_reconnects: bool = False
-    """Offer stateful reconnect to clients that ask (``withStatefulReconnect()``)."""
-    stateful_reconnect_buffer_size: int = 100_000
+    """Offer stateful reconnect to clients that ask (``withStatefulReconnect()``);
+    the logical connection then survives a dropped WebSocket for
+    ``disconnect_timeout``."""

@@ -14,15 +14,29 @@ import logging
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
-from ..connections.connection import HttpConnection, TransportType
+from ..connections.connection import ConnectionStatus, HttpConnection, TransportType
 from ..errors import InvalidDataError
 from ..protocol.base import HubProtocol, TransferFormat
 from ..protocol.handshake import HANDSHAKE_SUCCESS, parse_handshake_request, write_handshake_response
-from ..protocol.messages import PING, CloseMessage, HubMessage
+from ..protocol.messages import (
+    PING,
+    AckMessage,
+    CancelInvocationMessage,
+    CloseMessage,
+    CompletionMessage,
+    HubMessage,
+    InvocationBindingFailureMessage,
+    InvocationMessage,
+    SequenceMessage,
+    StreamBindingFailureMessage,
+    StreamInvocationMessage,
+    StreamItemMessage,
+)
 from ..protocol.serialized import SerializedHubMessage
 from .clients import HubCallerClients
 from .errors import build_error_message
 from .hub import HubCallerContext
+from .reconnect import ReplayBuffer
 from .streams import CancellationToken, UploadStream
 
 if TYPE_CHECKING:
@@ -38,6 +52,18 @@ CLIENT_TIMEOUT_ERROR = "Client hasn't sent a message/ping within the configured 
 HANDSHAKE_CANCELED = "Handshake was canceled."
 HANDSHAKE_FAILED = "An unexpected error occurred during connection handshake."
 CLOSED_WITH_ERROR = "Connection closed with an error."
+
+# Types 1-5 are numbered by stateful reconnect (Ping, Close, Ack, Sequence are not).
+NUMBERED = frozenset(
+    {
+        InvocationMessage,
+        StreamItemMessage,
+        CompletionMessage,
+        StreamInvocationMessage,
+        CancelInvocationMessage,
+    }
+)
+NUMBERED_INCOMING = NUMBERED | {InvocationBindingFailureMessage, StreamBindingFailureMessage}
 
 
 class HubConnectionContext:
@@ -61,6 +87,8 @@ class HubConnectionContext:
         self.upload_streams: dict[str, UploadStream] = {}
         self.streams: dict[str, ActiveStream] = {}
         self.tokens: set[CancellationToken] = set()
+        self.replay: ReplayBuffer | None = None
+        """Set when stateful reconnect is active on this connection."""
         self._close_exception: Exception | None = None
         self.invocation_slots = asyncio.Semaphore(handler.options.maximum_parallel_invocations_per_client)
         self.caller_context = HubCallerContext(self)
@@ -101,13 +129,33 @@ class HubConnectionContext:
     def send(self, message: HubMessage) -> bool:
         """Serialize and queue one message for this client."""
         assert self._protocol is not None
-        return self.connection.write(self._protocol.write_message(message))
+        data = self._protocol.write_message(message)
+        if self.replay is not None and type(message) in NUMBERED:
+            return self._write_numbered(data)
+        return self.connection.write(data)
 
     def write_serialized(self, message: SerializedHubMessage) -> bool:
         protocol = self._protocol
         if protocol is None or self.closing:
             return False
-        return self.connection.write(message.get(protocol))
+        data = message.get(protocol)
+        if self.replay is not None:
+            return self._write_numbered(data)  # always an Invocation
+        return self.connection.write(data)
+
+    def _write_numbered(self, data: bytes) -> bool:
+        """Stateful reconnect: keep the message for replay, then send it if a
+        transport is attached (otherwise it goes out after the reconnect)."""
+        replay = self.replay
+        assert replay is not None
+        replay.add(data)
+        if replay.size > self.connection.send_buffer_limit:
+            # Not acknowledged for far too long: a client that is not keeping up.
+            self.connection.abort(ConnectionError("Stateful reconnect buffer overflow."))
+            return False
+        if self.connection.status is ConnectionStatus.ACTIVE:
+            self.connection.write(data)
+        return True
 
     # ----------------------------------------------------- receive path
 
@@ -129,16 +177,35 @@ class HubConnectionContext:
         result = protocol.split(buffer, self._handler.options.maximum_receive_message_size)
         self._buffer = result.rest
         dispatch = self._handler.dispatcher.dispatch
+        replay = self.replay
         for record in result.records:
             try:
                 message = protocol.parse_message(record, self)
             except InvalidDataError as exc:
                 self._protocol_error(exc)
                 return
-            if message is not None:
-                await dispatch(self, message)
-                if self.closing:
-                    return
+            if message is None:
+                continue
+            if replay is not None:
+                kind = type(message)
+                if kind in NUMBERED_INCOMING:
+                    if not replay.should_process():
+                        continue  # already processed before the reconnect
+                elif kind is AckMessage:
+                    assert isinstance(message, AckMessage)
+                    replay.ack(message.sequence_id)
+                    continue
+                elif kind is SequenceMessage:
+                    assert isinstance(message, SequenceMessage)
+                    try:
+                        replay.on_sequence(message.sequence_id)
+                    except InvalidDataError as exc:
+                        self._protocol_error(exc)
+                        return
+                    continue
+            await dispatch(self, message)
+            if self.closing:
+                return
         if result.error is not None:
             self._protocol_error(result.error)
 
@@ -183,6 +250,13 @@ class HubConnectionContext:
             return None
         self._protocol = protocol
         self.connection.binary = protocol.transfer_format is TransferFormat.BINARY
+        if (
+            request.version >= 2
+            and self.connection.use_stateful_reconnect
+            and self.connection.transport is TransportType.WEBSOCKETS
+        ):
+            self.replay = ReplayBuffer(options.stateful_reconnect_buffer_size)
+            self.connection.reconnectable = True
         self.connection.write(HANDSHAKE_SUCCESS)
         try:
             self.user_identifier = self._handler.get_user_identifier(self)
@@ -265,6 +339,23 @@ class HubConnectionContext:
         except Exception as exc:
             log.error("Error when dispatching 'on_disconnected' on hub.", exc_info=exc)
 
+    # -------------------------------------------------- stateful reconnect
+
+    def transport_lost(self) -> None:
+        log.info("Connection %s lost its transport; waiting for it to reconnect", self.connection_id)
+
+    def transport_resumed(self) -> None:
+        """Tell the client where our replay starts, then resend what it may
+        not have received."""
+        replay = self.replay
+        if replay is None or self._protocol is None:
+            return
+        self.last_received = asyncio.get_running_loop().time()
+        first, messages = replay.replay()
+        self.connection.write(self._protocol.write_message(SequenceMessage(first)))
+        for data in messages:
+            self.connection.write(data)
+
     # -------------------------------------------------------------- tasks
 
     def start_task(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
@@ -286,6 +377,12 @@ class HubConnectionContext:
                 log.info("Handshake timed out on connection %s", self.connection_id)
                 self.fail_handshake(HANDSHAKE_CANCELED)
             return
+        if self.connection.status is not ConnectionStatus.ACTIVE:
+            return  # no transport right now (stateful reconnect pending)
+        if self.replay is not None:
+            due = self.replay.ack_due()
+            if due is not None:
+                self.connection.write(self._protocol.write_message(AckMessage(due)))
         alive = self.connection.transport_alive
         if alive is not None and not alive():
             self.connection.abort(ConnectionError("The client disconnected."))

@@ -407,6 +407,11 @@ class HubDispatcher:
                     pending.popleft()
                 if len(pending) >= capacity:
                     await outbound.wait_taken(pending[0])
+                if session.replay is not None and session.replay.size > session.replay.limit:
+                    await session.replay.wait_writable()  # wait for the client's acks
+                if outbound is not session.connection.outbound:
+                    outbound = session.connection.outbound  # a reconnect swapped buffers
+                    pending.clear()
             session.send(CompletionMessage.empty(invocation_id))
         except asyncio.CancelledError:
             active = session.streams.get(invocation_id)

@@ -24,6 +24,8 @@ class HubOptions:
     enable_detailed_errors: bool = False
     """Send exception types and messages to clients (not only HubException)."""
     supported_protocols: tuple[str, ...] = ("json", "messagepack")
+    stateful_reconnect_buffer_size: int = 100_000
+    """Bytes of unacknowledged messages kept for replay (stateful reconnect)."""
 
     def __attrs_post_init__(self) -> None:
         if self.maximum_parallel_invocations_per_client < 1:

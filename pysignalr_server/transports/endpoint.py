@@ -220,14 +220,25 @@ class HubEndpoint:
                 return refused
             assert found is not None
             conn = found
+        if conn.status is ConnectionStatus.DISCONNECTED and conn.reconnectable:
+            # Stateful reconnect: the same logical connection, a new socket; no
+            # negotiate, no handshake.
+            conn.resume()
+            return await self._serve_websocket(request, conn, resumed=True)
         if conn.status is not ConnectionStatus.NEW:
             return _text(409, "Connection is already active.", cors)
         attach(conn)
         self._start_application(conn, request)
+        return await self._serve_websocket(request, conn, resumed=False)
+
+    async def _serve_websocket(
+        self, request: web.Request, conn: HttpConnection, *, resumed: bool
+    ) -> web.StreamResponse:
         try:
-            return await serve_websocket(request, conn, self.options, self.max_message_size)
+            return await serve_websocket(request, conn, self.options, self.max_message_size, resumed)
         finally:
-            self.connections.remove(conn)
+            if conn.status is not ConnectionStatus.DISCONNECTED:
+                self.connections.remove(conn)
 
     async def _sse(self, request: web.Request) -> web.StreamResponse:
         cors = self.cors_headers(request)

@@ -33,6 +33,7 @@ async def serve_websocket(
     connection: HttpConnection,
     options: HttpConnectionOptions,
     max_message_size: int | None,
+    resumed: bool = False,
 ) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(
         compress=False,
@@ -51,6 +52,8 @@ async def serve_websocket(
             transport.abort()
 
     connection.abort_transport = abort
+    if resumed:
+        application.transport_resumed()
     writer = asyncio.get_running_loop().create_task(
         _write_loop(ws, connection, options), name=f"signalr-ws-writer-{connection.connection_id}"
     )
@@ -74,8 +77,11 @@ async def serve_websocket(
         log.exception("Unexpected error on WebSocket connection %s", connection.connection_id)
         error = exc
     finally:
-        connection.status = ConnectionStatus.CLOSED
-        connection.outbound.close(discard=True)
+        outbound = connection.outbound
+        reconnecting = connection.reconnectable and not connection.ending and not connection.finished
+        if not reconnecting:
+            connection.status = ConnectionStatus.CLOSED
+        outbound.close(discard=True)
         if connection.close_error is not None and error is None:
             error = connection.close_error
         with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -84,10 +90,14 @@ async def serve_websocket(
             writer.cancel()
         if not ws.closed:
             abort()
-        try:
-            await connection.finish(error)
-        except Exception:
-            log.exception("Error cleaning up connection %s", connection.connection_id)
+        if reconnecting and connection.outbound is outbound:
+            log.debug("WebSocket of %s dropped; waiting for a stateful reconnect", connection.connection_id)
+            connection.pause(asyncio.get_running_loop().time())
+        elif not reconnecting:
+            try:
+                await connection.finish(error)
+            except Exception:
+                log.exception("Error cleaning up connection %s", connection.connection_id)
     return ws
 
 
