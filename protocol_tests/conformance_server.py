@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import dataclasses
 import datetime
+import signal
 import sys
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
@@ -386,10 +387,18 @@ async def serve(host: str, port: int) -> None:
     assert server is not None
     bound = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     print(f"LISTENING {bound}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
+        # Graceful shutdown: clients get Close(allowReconnect=true), in-flight
+        # invocations get a grace period, every task is finished.
         await runner.cleanup()
+        leftover = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        print(f"STOPPED leftover_tasks={len(leftover)}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:

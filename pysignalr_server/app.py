@@ -94,6 +94,8 @@ class SignalR:
     async def on_shutdown(self, app: web.Application) -> None:
         """Ask every client to reconnect elsewhere, then wait for the
         transports to finish (bounded by ``shutdown_grace``)."""
+        for endpoint in self.endpoints:
+            endpoint.accepting = False
         for handler in self.handlers:
             for session in handler.sessions:
                 session.close(allow_reconnect=True)

@@ -63,6 +63,8 @@ class HubEndpoint:
         self.max_message_size = max_message_size
         self.authenticate = authenticate
         self.policy = policy
+        self.accepting = True
+        """False once the application is shutting down: no new connections."""
         self.connections = ConnectionManager(
             disconnect_timeout=options.disconnect_timeout,
             send_buffer_limit=options.send_buffer_limit,
@@ -120,6 +122,8 @@ class HubEndpoint:
         if request.method != hdrs.METH_POST:
             return web.Response(status=405, headers={hdrs.ALLOW: "POST"})
         cors = self.cors_headers(request)
+        if not self.accepting:
+            return _text(503, "The server is shutting down.", cors)
         user, refused = await self._user(request)
         if refused is not None:
             return refused
@@ -208,6 +212,8 @@ class HubEndpoint:
         if TransportType.WEBSOCKETS not in self.options.transports:
             return self._unsupported(TransportType.WEBSOCKETS, cors)
         if not request.query.get("id"):
+            if not self.accepting:
+                return _text(503, "The server is shutting down.", cors)
             # skipNegotiation (no id, or an empty one as in .NET): the connection is created on the spot.
             user, refused = await self._user(request)
             if refused is not None:
