@@ -19,7 +19,7 @@ import attrs
 from aiohttp import web
 
 from .auth import Authenticator, policy_of
-from .connections.connection import ConnectionStatus, TransportType
+from .connections.connection import ConnectionStatus, HttpConnection, TransportType
 from .connections.options import HttpConnectionOptions
 from .hub.clients import HubContext
 from .hub.handler import HubConnectionHandler, UserIdProvider
@@ -110,9 +110,18 @@ class SignalR:
             await asyncio.sleep(0.02)
 
     def _active_connections(self) -> bool:
-        return any(
-            conn.status is ConnectionStatus.ACTIVE for e in self.endpoints for conn in e.all_connections()
-        )
+        return any(_still_delivering(conn) for e in self.endpoints for conn in e.all_connections())
+
+
+def _still_delivering(conn: HttpConnection) -> bool:
+    """Whether shutdown should still wait for this connection."""
+    if conn.status is not ConnectionStatus.ACTIVE:
+        return False
+    if conn.transport is TransportType.LONG_POLLING and conn.ending:
+        # Its Close message was handed to a poll: nothing left to wait for
+        # (the client's next poll or DELETE may never reach a stopping server).
+        return conn.outbound.size > 0 or (conn.poll is not None and not conn.poll.done())
+    return True
 
 
 SIGNALR_KEY = web.AppKey("pysignalr_server", SignalR)
