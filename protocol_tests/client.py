@@ -20,7 +20,7 @@ import collections
 import json
 import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -49,6 +49,15 @@ __all__ = [
     "split_mp_frames",
     "Client",
     "poll",
+    "HttpResult",
+    "transport_url",
+    "http_request",
+    "parse_messages",
+    "TransportEnded",
+    "SseEvent",
+    "SseStream",
+    "open_sse",
+    "LongPollingConnection",
 ]
 
 T = TypeVar("T")
@@ -439,6 +448,8 @@ class NegotiateResponse:
     text: str
     pairs: list[tuple[str, Any]] | None  # top-level (key, value) pairs in wire order
     body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)  # the response headers
+    reason: str | None = None
 
     @property
     def keys(self) -> list[str]:
@@ -452,13 +463,14 @@ async def negotiate(
     *,
     method: str = "POST",
     extra_query: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> NegotiateResponse:
     url = URL(hub_url.rstrip("/") + "/negotiate")
     query = {} if version is None else {"negotiateVersion": version}
     query.update(extra_query or {})
     if query:
         url = url.with_query(query)
-    async with session.request(method, url) as resp:
+    async with session.request(method, url, headers=headers) as resp:
         text = await resp.text()
         pairs = None
         body = None
@@ -468,7 +480,7 @@ async def negotiate(
                 body = json.loads(text)
             except ValueError:
                 pass
-        return NegotiateResponse(resp.status, resp.content_type, text, pairs, body)
+        return NegotiateResponse(resp.status, resp.content_type, text, pairs, body, resp.headers, resp.reason)
 
 
 def _ws_url(hub_url: str, connection_id: str | None) -> URL:
@@ -480,30 +492,48 @@ def _ws_url(hub_url: str, connection_id: str | None) -> URL:
 
 
 async def open_socket(
-    session: aiohttp.ClientSession, hub_url: str, connection_id: str | None = None
+    session: aiohttp.ClientSession,
+    hub_url: str,
+    connection_id: str | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    extra_query: Mapping[str, str] | None = None,
 ) -> HubSocket:
     """Open the WebSocket (``?id=`` when given, else skipNegotiation). Raises
     ``aiohttp.WSServerHandshakeError`` (with ``.status``) when refused."""
+    url = _ws_url(hub_url, connection_id)
+    if extra_query:
+        url = url.update_query(extra_query)
     ws = await session.ws_connect(
-        _ws_url(hub_url, connection_id), autoping=True, autoclose=True, max_msg_size=0, heartbeat=None
+        url, autoping=True, autoclose=True, max_msg_size=0, heartbeat=None, headers=headers
     )
     return HubSocket(ws)
 
 
-async def upgrade_status(session: aiohttp.ClientSession, hub_url: str, connection_id: str | None) -> int:
+async def upgrade_status(
+    session: aiohttp.ClientSession,
+    hub_url: str,
+    connection_id: str | None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    extra_query: Mapping[str, str] | None = None,
+) -> int:
     """The status of a WebSocket upgrade: 101 (socket closed again at once) or the refusal."""
     try:
-        sock = await open_socket(session, hub_url, connection_id)
+        sock = await open_socket(session, hub_url, connection_id, headers=headers, extra_query=extra_query)
     except aiohttp.WSServerHandshakeError as exc:
         return exc.status
     await sock.close()
     return 101
 
 
-async def raw_upgrade(hub_url: str, connection_id: str | None) -> tuple[int, bytes]:
+async def raw_upgrade(
+    hub_url: str, connection_id: str | None, *, headers: Mapping[str, str] | None = None
+) -> tuple[int, bytes]:
     """Send a WebSocket upgrade request over a raw socket and return the
     status and body of a refusal (the body aiohttp's client would discard)."""
     url = _ws_url(hub_url, connection_id)
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     host = url.host or "127.0.0.1"
     port = url.port or (443 if url.scheme == "wss" else 80)
     ssl = url.scheme == "wss"
@@ -517,6 +547,7 @@ async def raw_upgrade(hub_url: str, connection_id: str | None) -> tuple[int, byt
             "Connection: Upgrade\r\n"
             f"Sec-WebSocket-Key: {key}\r\n"
             "Sec-WebSocket-Version: 13\r\n"
+            f"{extra}"
             "\r\n"
         )
         writer.write(request.encode("ascii"))
@@ -577,6 +608,400 @@ async def connect(
     return sock
 
 
+# ------------------------------------------- SSE, long polling and POST
+
+
+@dataclass
+class HttpResult:
+    """One complete HTTP response (headers are case-insensitive)."""
+
+    status: int
+    reason: str | None
+    headers: Mapping[str, str]
+    body: bytes
+    elapsed: float  # seconds from sending the request to the end of the body
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("Content-Type")
+
+
+def transport_url(
+    hub_url: str, connection_id: str | None, extra_query: Mapping[str, str] | None = None
+) -> URL:
+    """``{hub}?id=<connection_id>`` (no ``id`` when None) plus ``extra_query``."""
+    url = URL(hub_url)
+    if connection_id is not None:
+        url = url.update_query({"id": connection_id})
+    if extra_query:
+        url = url.update_query(dict(extra_query))
+    return url
+
+
+async def http_request(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: URL | str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    data: bytes | None = None,
+    within: float = DEFAULT_TIMEOUT,
+) -> HttpResult:
+    """One request, its whole body read, all within ``within`` seconds."""
+    start = time.monotonic()
+
+    async def run() -> HttpResult:
+        async with session.request(
+            method, url, headers=headers, data=data, timeout=aiohttp.ClientTimeout(total=None)
+        ) as resp:
+            body = await resp.read()
+            return HttpResult(resp.status, resp.reason, resp.headers, body, time.monotonic() - start)
+
+    try:
+        return await asyncio.wait_for(run(), within)
+    except TimeoutError:
+        raise TimeoutError(f"{method} {url} got no response within {within} s") from None
+
+
+def _decode_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw[:-1].decode("utf-8"))
+    except ValueError:
+        return None
+
+
+def _decode_mp(raw: bytes) -> Any:
+    try:
+        return msgpack.unpackb(_strip_prefix(raw), raw=False, strict_map_key=False, timestamp=3)
+    except Exception:  # noqa: BLE001 - keep the raw bytes for the assertion
+        return None
+
+
+def parse_messages(data: bytes, protocol: str, *, frame: str, handshake: bool = False) -> list[Message]:
+    """Cut one complete unit of transport data (an SSE event's data, a poll
+    body) into messages. ``handshake``: it starts with the handshake reply.
+    Raises ``ValueError`` if it ends inside a message: a message must never
+    span events or poll bodies."""
+    out: list[Message] = []
+    if handshake:
+        end = data.find(RS)
+        if end < 0:
+            raise ValueError(f"incomplete handshake reply: {data!r}")
+        raw = data[: end + 1]
+        value = _decode_json(raw)
+        out.append(Message(raw, value, frame, "handshake"))
+        data = data[end + 1 :]
+        if not isinstance(value, dict) or "error" in value:
+            protocol = "json"
+    if protocol == "messagepack":
+        frames, rest = split_mp_frames(data)
+        if rest:
+            raise ValueError(f"a MessagePack message is split: {rest!r} left over")
+        out.extend(Message(raw, _decode_mp(raw), frame, "messagepack") for raw in frames)
+    else:
+        if data and not data.endswith(RS):
+            raise ValueError(f"a JSON message is split: {data!r} does not end with 0x1E")
+        for record in data.split(RS)[:-1]:
+            raw = record + RS
+            out.append(Message(raw, _decode_json(raw), frame, "json"))
+    return out
+
+
+class TransportEnded(Exception):
+    """The SSE stream ended, or a poll answered 204, while a message was expected."""
+
+    def __init__(self, what: str, pending: list[Message] | None = None) -> None:
+        super().__init__(what)
+        self.pending = pending or []
+
+
+@dataclass
+class SseEvent:
+    raw: bytes  # the exact bytes, blank line included
+    data: bytes  # the ``data:`` lines' values joined with ``\n`` (as an EventSource does)
+
+
+class _HttpTransport:
+    """What SSE and long polling share: POST to send, and message helpers."""
+
+    session: aiohttp.ClientSession
+    hub_url: str
+    connection_id: str | None
+    headers: Mapping[str, str] | None
+    extra_query: Mapping[str, str] | None
+    protocol: str
+    _next_id: int
+
+    def url(self) -> URL:
+        return transport_url(self.hub_url, self.connection_id, self.extra_query)
+
+    async def post(self, data: bytes, *, within: float = DEFAULT_TIMEOUT) -> HttpResult:
+        """``POST {hub}?id=`` with the content type of the JS client."""
+        content_type = (
+            "application/octet-stream" if self.protocol == "messagepack" else "text/plain;charset=UTF-8"
+        )
+        headers = {"Content-Type": content_type, **(self.headers or {})}
+        return await http_request(self.session, "POST", self.url(), headers=headers, data=data, within=within)
+
+    async def send(self, data: bytes) -> None:
+        """POST and require 200."""
+        result = await self.post(data)
+        assert result.status == 200, f"POST refused: {result.status} {result.body!r}"
+
+    async def send_handshake(self, protocol: str = "json", version: int = 1) -> None:
+        self.protocol = protocol
+        await self.send(json_frame({"protocol": protocol, "version": version}))
+
+    def next_id(self) -> str:
+        self._next_id += 1
+        return str(self._next_id)
+
+    def invocation(self, target: str, *args: Any, invocation_id: str | None = None) -> bytes:
+        if self.protocol == "messagepack":
+            return mp_invocation(target, args, invocation_id)
+        return json_invocation(target, args, invocation_id)
+
+    async def recv(self, within: float = DEFAULT_TIMEOUT, *, ignore_pings: bool = True) -> Message:
+        raise NotImplementedError
+
+    async def invoke(self, target: str, *args: Any, within: float = DEFAULT_TIMEOUT) -> Message:
+        """Invoke by POST and return the next non-ping message, which must be its Completion."""
+        iid = self.next_id()
+        await self.send(self.invocation(target, *args, invocation_id=iid))
+        reply = await self.recv(within)
+        assert reply.type == 3 and reply.invocation_id == iid, f"expected Completion {iid}, got {reply.raw!r}"
+        return reply
+
+
+class SseStream(_HttpTransport):
+    """An open Server-Sent Events response, read with deadlines, plus POST."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        hub_url: str,
+        connection_id: str | None,
+        response: aiohttp.ClientResponse,
+        *,
+        headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> None:
+        self.session = session
+        self.hub_url = hub_url
+        self.connection_id = connection_id
+        self.headers = headers
+        self.extra_query = extra_query
+        self.protocol = "json"
+        self._next_id = 0
+        self.response = response
+        self.status = response.status
+        self.reason = response.reason
+        self.response_headers = response.headers
+        self.body = b""  # the whole body of a refused request
+        self.ended = False
+        self.handshake_pending = True
+        self._buffer = b""
+        self._queue: collections.deque[Message] = collections.deque()
+
+    async def _read_more(self, deadline: float) -> None:
+        if self.ended:
+            raise TransportEnded("the event stream has ended")
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("no SSE data before the deadline")
+        try:
+            chunk = await asyncio.wait_for(self.response.content.readany(), remaining)
+        except TimeoutError:
+            raise TimeoutError("no SSE data before the deadline") from None
+        except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError):
+            chunk = b""
+        if not chunk:
+            self.ended = True
+            raise TransportEnded("the event stream has ended")
+        self._buffer += chunk
+
+    async def read_exactly(self, n: int, within: float = DEFAULT_TIMEOUT) -> bytes:
+        """The next ``n`` raw bytes of the stream."""
+        deadline = time.monotonic() + within
+        while len(self._buffer) < n:
+            await self._read_more(deadline)
+        out, self._buffer = self._buffer[:n], self._buffer[n:]
+        return out
+
+    async def expect_preamble(self, within: float = DEFAULT_TIMEOUT) -> None:
+        """The stream must start with exactly ``:\\r\\n`` (an SSE comment)."""
+        first = await self.read_exactly(3, within)
+        assert first == b":\r\n", f"the event stream starts with {first!r}"
+
+    async def recv_event(self, within: float = DEFAULT_TIMEOUT) -> SseEvent:
+        """The next event; every line must be ``data: <value>\\r\\n``."""
+        deadline = time.monotonic() + within
+        while True:
+            end = self._buffer.find(b"\r\n\r\n")
+            if end >= 0:
+                raw, self._buffer = self._buffer[: end + 4], self._buffer[end + 4 :]
+                lines = raw[:-4].split(b"\r\n")
+                for line in lines:
+                    if not line.startswith(b"data: "):
+                        raise ValueError(f"not a 'data: ' line in SSE event {raw!r}")
+                return SseEvent(raw, b"\n".join(line[6:] for line in lines))
+            await self._read_more(deadline)
+
+    async def recv(self, within: float = DEFAULT_TIMEOUT, *, ignore_pings: bool = True) -> Message:
+        """The next message (events are cut into messages; none may span events)."""
+        deadline = time.monotonic() + within
+        while True:
+            while self._queue:
+                msg = self._queue.popleft()
+                if ignore_pings and msg.is_ping:
+                    continue
+                return msg
+            try:
+                event = await self.recv_event(deadline - time.monotonic())
+            except TransportEnded as ended:
+                raise TransportEnded(str(ended), list(self._queue)) from None
+            self._queue.extend(
+                parse_messages(event.data, self.protocol, frame="event", handshake=self.handshake_pending)
+            )
+            self.handshake_pending = False
+
+    async def handshake(
+        self, protocol: str = "json", version: int = 1, *, within: float = DEFAULT_TIMEOUT
+    ) -> Message:
+        """POST the handshake request and return the reply from the stream."""
+        await self.send_handshake(protocol, version)
+        return await self.recv(within, ignore_pings=False)
+
+    async def recv_until_end(self, within: float = DEFAULT_TIMEOUT) -> list[SseEvent]:
+        """Every event up to the end of the stream (nothing may be left over)."""
+        deadline = time.monotonic() + within
+        events: list[SseEvent] = []
+        while True:
+            try:
+                events.append(await self.recv_event(deadline - time.monotonic()))
+            except TransportEnded:
+                assert not self._buffer, f"the stream ended inside an event: {self._buffer!r}"
+                return events
+
+    async def close(self) -> None:
+        self.response.close()
+
+
+async def open_sse(
+    session: aiohttp.ClientSession,
+    hub_url: str,
+    connection_id: str | None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    extra_query: Mapping[str, str] | None = None,
+    within: float = DEFAULT_TIMEOUT,
+) -> SseStream:
+    """``GET {hub}?id=`` with ``Accept: text/event-stream``. Returns once the
+    response head is in; a refusal's body is read into ``.body``."""
+    url = transport_url(hub_url, connection_id, extra_query)
+    request_headers = {"Accept": "text/event-stream", **(headers or {})}
+    response = await asyncio.wait_for(
+        session.get(url, headers=request_headers, timeout=aiohttp.ClientTimeout(total=None)), within
+    )
+    stream = SseStream(session, hub_url, connection_id, response, headers=headers, extra_query=extra_query)
+    if response.status != 200:
+        try:
+            stream.body = await asyncio.wait_for(response.read(), within)
+        finally:
+            response.release()
+        stream.ended = True
+    return stream
+
+
+class LongPollingConnection(_HttpTransport):
+    """Polls (``GET {hub}?id=``), POSTs and DELETEs of one long-polling connection."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        hub_url: str,
+        connection_id: str | None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> None:
+        self.session = session
+        self.hub_url = hub_url
+        self.connection_id = connection_id
+        self.headers = headers
+        self.extra_query = extra_query
+        self.protocol = "json"
+        self._next_id = 0
+        self.handshake_pending = True
+        self.deleted = False
+        self._queue: collections.deque[Message] = collections.deque()
+
+    async def poll(self, within: float = DEFAULT_TIMEOUT) -> HttpResult:
+        """One long poll (the raw response)."""
+        return await http_request(self.session, "GET", self.url(), headers=self.headers, within=within)
+
+    async def pending_poll(self, within: float = DEFAULT_TIMEOUT) -> asyncio.Task[HttpResult]:
+        """A poll known to be waiting on the server (nothing must be queued).
+
+        Two polls are sent; the server ends the older one with 204 as soon as
+        the newer one is registered, so once one has ended the other is
+        pending there. Returns the task of the pending one (it runs up to
+        ``within`` seconds more)."""
+        polls = [asyncio.create_task(self.poll(within)) for _ in range(2)]
+        done, _ = await asyncio.wait(polls, timeout=within, return_when=asyncio.FIRST_COMPLETED)
+        if len(done) != 1:
+            for task in polls:
+                task.cancel()
+            raise AssertionError(f"expected one poll to end with 204, {len(done)} ended")
+        ended = done.pop()
+        result = ended.result()
+        assert (result.status, result.body) == (204, b""), (result.status, result.body)
+        return polls[1] if ended is polls[0] else polls[0]
+
+    async def delete(self, within: float = DEFAULT_TIMEOUT) -> HttpResult:
+        self.deleted = True
+        return await http_request(self.session, "DELETE", self.url(), headers=self.headers, within=within)
+
+    def feed(self, body: bytes) -> list[Message]:
+        """Cut a poll body into messages (none may span bodies)."""
+        messages = parse_messages(body, self.protocol, frame="poll", handshake=self.handshake_pending)
+        self.handshake_pending = False
+        return messages
+
+    async def recv(self, within: float = DEFAULT_TIMEOUT, *, ignore_pings: bool = True) -> Message:
+        """The next message, polling as needed; ``TransportEnded`` on a 204."""
+        deadline = time.monotonic() + within
+        while True:
+            while self._queue:
+                msg = self._queue.popleft()
+                if ignore_pings and msg.is_ping:
+                    continue
+                return msg
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("no message before the deadline")
+            result = await self.poll(remaining)
+            if result.status == 204:
+                raise TransportEnded("the poll answered 204: the connection is over")
+            assert result.status == 200, f"poll failed: {result.status} {result.body!r}"
+            self._queue.extend(self.feed(result.body))
+
+    async def handshake(
+        self, protocol: str = "json", version: int = 1, *, within: float = DEFAULT_TIMEOUT
+    ) -> Message:
+        """POST the handshake request and return the reply from the next poll(s)."""
+        await self.send_handshake(protocol, version)
+        return await self.recv(within, ignore_pings=False)
+
+    async def close(self) -> None:
+        if not self.deleted:
+            await self.delete(2.0)
+
+
 class Client:
     """The suite's entry point: one HTTP session against one server, and
     every socket it opened (closed at the end of the test)."""
@@ -585,6 +1010,8 @@ class Client:
         self.session = session
         self.server_url = server_url.rstrip("/")
         self.sockets: list[HubSocket] = []
+        self.streams: list[SseStream] = []
+        self.pollers: list[LongPollingConnection] = []
 
     def url(self, hub: str) -> str:
         return f"{self.server_url}/hubs/{hub}"
@@ -596,11 +1023,23 @@ class Client:
         *,
         method: str = "POST",
         extra_query: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> NegotiateResponse:
-        return await negotiate(self.session, self.url(hub), version, method=method, extra_query=extra_query)
+        return await negotiate(
+            self.session, self.url(hub), version, method=method, extra_query=extra_query, headers=headers
+        )
 
-    async def open(self, hub: str = "test", connection_id: str | None = None) -> HubSocket:
-        sock = await open_socket(self.session, self.url(hub), connection_id)
+    async def open(
+        self,
+        hub: str = "test",
+        connection_id: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> HubSocket:
+        sock = await open_socket(
+            self.session, self.url(hub), connection_id, headers=headers, extra_query=extra_query
+        )
         self.sockets.append(sock)
         return sock
 
@@ -611,11 +1050,106 @@ class Client:
         self.sockets.append(sock)
         return sock
 
-    async def upgrade_status(self, hub: str, connection_id: str | None) -> int:
-        return await upgrade_status(self.session, self.url(hub), connection_id)
+    async def upgrade_status(
+        self,
+        hub: str,
+        connection_id: str | None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> int:
+        return await upgrade_status(
+            self.session, self.url(hub), connection_id, headers=headers, extra_query=extra_query
+        )
 
-    async def raw_upgrade(self, hub: str, connection_id: str | None) -> tuple[int, bytes]:
-        return await raw_upgrade(self.url(hub), connection_id)
+    async def raw_upgrade(
+        self, hub: str, connection_id: str | None, *, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        return await raw_upgrade(self.url(hub), connection_id, headers=headers)
+
+    # ------------------------------------------------ SSE, long polling, POST
+
+    async def request(
+        self,
+        method: str,
+        hub: str,
+        connection_id: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        data: bytes | None = None,
+        within: float = DEFAULT_TIMEOUT,
+    ) -> HttpResult:
+        """Any request to ``{hub}?id=`` (e.g. a POST, a DELETE, a plain GET = a poll)."""
+        url = transport_url(self.url(hub), connection_id, extra_query)
+        return await http_request(self.session, method, url, headers=headers, data=data, within=within)
+
+    async def open_sse(
+        self,
+        hub: str,
+        connection_id: str | None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> SseStream:
+        """The SSE GET; check ``.status`` (a refusal's body is in ``.body``)."""
+        stream = await open_sse(
+            self.session, self.url(hub), connection_id, headers=headers, extra_query=extra_query
+        )
+        self.streams.append(stream)
+        return stream
+
+    async def sse_connect(
+        self,
+        hub: str = "test",
+        *,
+        headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> SseStream:
+        """Negotiate, open the event stream and complete a JSON handshake by POST."""
+        neg = await self.negotiate(hub, headers=headers, extra_query=dict(extra_query or {}))
+        assert neg.status == 200, neg.text
+        stream = await self.open_sse(
+            hub, neg.body["connectionToken"], headers=headers, extra_query=extra_query
+        )
+        assert stream.status == 200, (stream.status, stream.body)
+        await stream.expect_preamble()
+        reply = await stream.handshake("json")
+        assert reply.raw == b"{}" + RS, f"handshake failed: {reply.raw!r}"
+        return stream
+
+    def long_polling(
+        self,
+        hub: str,
+        connection_id: str | None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> LongPollingConnection:
+        """A long-polling client for ``connection_id`` (no request is sent yet)."""
+        conn = LongPollingConnection(
+            self.session, self.url(hub), connection_id, headers=headers, extra_query=extra_query
+        )
+        self.pollers.append(conn)
+        return conn
+
+    async def lp_connect(
+        self,
+        hub: str = "test",
+        protocol: str = "json",
+        *,
+        headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> LongPollingConnection:
+        """Negotiate, make the first poll (200, empty) and complete the handshake."""
+        neg = await self.negotiate(hub, headers=headers, extra_query=dict(extra_query or {}))
+        assert neg.status == 200, neg.text
+        conn = self.long_polling(hub, neg.body["connectionToken"], headers=headers, extra_query=extra_query)
+        first = await conn.poll()
+        assert (first.status, first.body) == (200, b""), (first.status, first.body)
+        reply = await conn.handshake(protocol)
+        assert reply.raw == b"{}" + RS, f"handshake failed: {reply.raw!r}"
+        return conn
 
     async def aclose(self) -> None:
         async def close_one(sock: HubSocket) -> None:
@@ -625,3 +1159,12 @@ class Client:
                 pass
 
         await asyncio.gather(*(close_one(s) for s in self.sockets))
+
+        async def close_other(transport: SseStream | LongPollingConnection) -> None:
+            try:
+                await asyncio.wait_for(transport.close(), 2.0)
+            except (TimeoutError, aiohttp.ClientError, ConnectionError):
+                pass
+
+        others: list[SseStream | LongPollingConnection] = [*self.streams, *self.pollers]
+        await asyncio.gather(*(close_other(t) for t in others))

@@ -321,13 +321,18 @@ async def token_auth(request: web.Request) -> signalr.User | None:
 
 
 def query_user_id(session: signalr.HubConnectionContext) -> str | None:
-    """TEST-ONLY user identifier: the ``user`` query parameter.
+    """TEST-ONLY user identifier: the ``user`` query parameter, else the
+    authenticated user's identifier.
 
     Never do this in an application: anyone could claim any user. Real
     applications authenticate (``add_hub(..., authenticate=...)``).
     """
     request = session.connection.request
-    return None if request is None else request.query.get("user")
+    from_query = None if request is None else request.query.get("user")
+    if from_query:
+        return from_query
+    user = session.connection.user  # otherwise the default: the authenticated user's identifier
+    return None if user is None else str(user.identifier)
 
 
 async def ask_from_http(request: web.Request) -> web.Response:

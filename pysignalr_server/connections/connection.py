@@ -77,6 +77,7 @@ class HttpConnection:
         "connection_token",
         "created_at",
         "disconnected_at",
+        "early_data",
         "ending",
         "finished",
         "has_inherent_keep_alive",
@@ -128,6 +129,9 @@ class HttpConnection:
         self.poll: asyncio.Future[str] | None = None
         """The pending long poll, resolved to end it early ("superseded")."""
         self.post_lock = asyncio.Lock()
+        self.early_data = bytearray()
+        """Bytes POSTed before the first transport request started the
+        application; handed to it first, under ``post_lock``."""
         self.use_stateful_reconnect = False
         """Negotiated with ``useStatefulReconnect``."""
         self.reconnectable = False

@@ -35,6 +35,10 @@ __all__ = ["HubEndpoint"]
 
 log = logging.getLogger("pysignalr_server.transports")
 
+EARLY_DATA_LIMIT = 64 * 1024
+"""Bytes a connection may receive by POST before its first transport request
+(ASP.NET Core's default application buffer size)."""
+
 
 def _text(status: int, text: str, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(status=status, text=text, content_type="text/plain", headers=headers)
@@ -69,6 +73,7 @@ class HubEndpoint:
             disconnect_timeout=options.disconnect_timeout,
             send_buffer_limit=options.send_buffer_limit,
         )
+        self._feeders: set[asyncio.Task[None]] = set()
 
     # ---------------------------------------------------------------- CORS
 
@@ -206,6 +211,24 @@ class HubEndpoint:
     def _start_application(self, conn: HttpConnection, request: web.Request) -> None:
         conn.request = request
         conn.application = self.handler.on_connection(conn)
+        if conn.early_data:
+            # Runs once the transport has set itself up (it does so before its first await).
+            task = asyncio.get_running_loop().create_task(self._feed_early_data(conn))
+            self._feeders.add(task)
+            task.add_done_callback(self._feeders.discard)
+
+    async def _feed_early_data(self, conn: HttpConnection) -> None:
+        async with conn.post_lock:
+            await self._flush_early_data(conn)
+
+    @staticmethod
+    async def _flush_early_data(conn: HttpConnection) -> None:
+        """Hand data POSTed before the application started to it. Hold ``post_lock``."""
+        application = conn.application
+        while conn.early_data and application is not None and not conn.finished:
+            data = bytes(conn.early_data)
+            conn.early_data.clear()
+            await application.receive(data)
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         cors = self.cors_headers(request)
@@ -289,9 +312,24 @@ class HubEndpoint:
         if conn.transport is TransportType.WEBSOCKETS:
             return _text(405, "POST requests are not allowed for WebSocket connections.", cors)
         application = conn.application
+        if application is None and conn.status is ConnectionStatus.NEW:
+            # Like ASP.NET Core, accept data for a negotiated connection before its
+            # first transport request (signalrcore's long polling POSTs the handshake
+            # before it polls); the application gets it first, once started.
+            async with conn.post_lock:
+                async for chunk in request.content.iter_any():
+                    if len(conn.early_data) + len(chunk) > EARLY_DATA_LIMIT:
+                        conn.early_data.clear()
+                        return _text(413, "Too much data before the first transport request", cors)
+                    conn.early_data += chunk
+                if conn.application is not None:  # started meanwhile
+                    await self._flush_early_data(conn)
+            conn.last_seen = asyncio.get_running_loop().time()
+            return web.Response(status=200, body=b"", content_type="text/plain", headers=cors)
         if conn.status is not ConnectionStatus.ACTIVE or application is None or conn.finished:
             return _text(404, "No Connection with that ID", cors)
         async with conn.post_lock:
+            await self._flush_early_data(conn)
             async for chunk in request.content.iter_any():
                 await application.receive(chunk)
         conn.last_seen = asyncio.get_running_loop().time()

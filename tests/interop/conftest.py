@@ -1,4 +1,6 @@
-"""Fixtures for driving the official JavaScript SignalR client (Node).
+"""Fixtures for driving the official JavaScript SignalR clients (Node):
+``@microsoft/signalr`` through ``tests/node/scenarios.mjs`` and the old
+``@aspnet/signalr`` 1.1.4 through ``tests/node/aspnet_client.mjs``.
 
 ``node`` is required: when it is missing the tests FAIL (never skip), since
 interop with the official client is the point of this directory. The npm
@@ -23,7 +25,8 @@ from protocol_tests.server_process import conformance_server
 ROOT = Path(__file__).resolve().parents[2]
 NODE_DIR = ROOT / "tests" / "node"
 SCENARIOS = NODE_DIR / "scenarios.mjs"
-REQUIRED_PACKAGES = ("@microsoft/signalr", "@microsoft/signalr-protocol-msgpack")
+ASPNET_CLIENT = NODE_DIR / "aspnet_client.mjs"
+REQUIRED_PACKAGES = ("@microsoft/signalr", "@microsoft/signalr-protocol-msgpack", "@aspnet/signalr")
 SCENARIO_TIMEOUT = 45.0  # seconds; each scenario also has its own, shorter deadline inside Node
 
 
@@ -73,43 +76,73 @@ def server_url() -> Iterator[str]:
         yield url
 
 
+def _run_node(node: str, script: Path, args: list[str], label: str) -> dict[str, Any]:
+    """Run ``node script *args``; return the ``result`` of its one JSON line.
+
+    Fails the test with the script's error and Node's stderr when it does
+    not print exactly one ``{"ok": true, ...}`` line and exit 0.
+    """
+    command = [node, str(script), *args]
+    try:
+        proc = subprocess.run(
+            command,
+            cwd=NODE_DIR,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=SCENARIO_TIMEOUT,
+            check=False,
+            env={**os.environ, "NODE_NO_WARNINGS": "1"},
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"{label} did not finish in {SCENARIO_TIMEOUT} s: {exc}")
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    details = f"exit code {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    if len(lines) != 1:
+        pytest.fail(f"{label} must print exactly one JSON line; {details}")
+    try:
+        report = json.loads(lines[0])
+    except json.JSONDecodeError as exc:
+        pytest.fail(f"{label} printed invalid JSON ({exc}); {details}")
+    if proc.returncode != 0 or not report.get("ok"):
+        pytest.fail(f"{label} failed: {report.get('error')}\n{details}")
+    result: dict[str, Any] = report["result"]
+    return result
+
+
 @pytest.fixture
 def run_scenario(node_executable: str, node_modules: Path, server_url: str) -> ScenarioRunner:
     """Run one scenario of ``tests/node/scenarios.mjs`` and return its ``result`` object.
 
-    Fails the test with the scenario's error and Node's stderr when the
-    script does not print ``{"ok": true, ...}`` and exit 0.
+    ``run(protocol, scenario, *, skip_negotiation=False, transport=None)``;
+    ``transport`` (``"WebSockets"``, ``"ServerSentEvents"`` or
+    ``"LongPolling"``) is passed as ``--transport=...``; the script's
+    default is WebSockets.
     """
 
-    def run(protocol: str, scenario: str, *, skip_negotiation: bool = False) -> dict[str, Any]:
-        command = [node_executable, str(SCENARIOS), server_url, protocol, scenario]
+    def run(
+        protocol: str, scenario: str, *, skip_negotiation: bool = False, transport: str | None = None
+    ) -> dict[str, Any]:
+        args = [server_url, protocol, scenario]
         if skip_negotiation:
-            command.append("--skip-negotiation")
-        try:
-            proc = subprocess.run(
-                command,
-                cwd=NODE_DIR,
-                capture_output=True,
-                text=True,
-                encoding="utf-8",
-                timeout=SCENARIO_TIMEOUT,
-                check=False,
-                env={**os.environ, "NODE_NO_WARNINGS": "1"},
-            )
-        except subprocess.TimeoutExpired as exc:
-            pytest.fail(f"scenario {scenario!r} ({protocol}) did not finish in {SCENARIO_TIMEOUT} s: {exc}")
-        lines = [line for line in proc.stdout.splitlines() if line.strip()]
-        details = f"exit code {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-        if len(lines) != 1:
-            pytest.fail(f"scenario {scenario!r} ({protocol}) must print exactly one JSON line; {details}")
-        try:
-            report = json.loads(lines[0])
-        except json.JSONDecodeError as exc:
-            pytest.fail(f"scenario {scenario!r} ({protocol}) printed invalid JSON ({exc}); {details}")
-        if proc.returncode != 0 or not report.get("ok"):
-            pytest.fail(f"scenario {scenario!r} ({protocol}) failed: {report.get('error')}\n{details}")
-        assert report["scenario"] == scenario
-        result: dict[str, Any] = report["result"]
-        return result
+            args.append("--skip-negotiation")
+        if transport is not None:
+            args.append(f"--transport={transport}")
+        label = f"scenario {scenario!r} ({protocol}{'' if transport is None else ', ' + transport})"
+        return _run_node(node_executable, SCENARIOS, args, label)
+
+    return run
+
+
+@pytest.fixture
+def run_aspnet_client(
+    node_executable: str, node_modules: Path, server_url: str
+) -> Callable[[str], dict[str, Any]]:
+    """Run ``tests/node/aspnet_client.mjs`` (@aspnet/signalr 1.1.4) over one transport."""
+
+    def run(transport: str) -> dict[str, Any]:
+        return _run_node(
+            node_executable, ASPNET_CLIENT, [server_url, transport], f"@aspnet/signalr 1.1.4 ({transport})"
+        )
 
     return run

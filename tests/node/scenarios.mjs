@@ -2,17 +2,22 @@
 // Interop scenarios driven by the official JavaScript SignalR client.
 //
 //   node scenarios.mjs <baseUrl> <json|messagepack> <scenario> [--skip-negotiation]
+//                      [--transport=WebSockets|ServerSentEvents|LongPolling]
 //
-// Talks to the hubs of protocol_tests/conformance_server.py over WebSockets
-// (with or without the negotiate request), then prints exactly ONE JSON line
-// on stdout: {"ok":true,"scenario":...,"result":{...}} and exits 0, or
+// Talks to the hubs of protocol_tests/conformance_server.py over one forced
+// transport (HttpTransportType.<name>; WebSockets by default, the only one
+// allowed with --skip-negotiation), then prints exactly ONE JSON line on
+// stdout: {"ok":true,"scenario":...,"result":{...}} and exits 0, or
 // {"ok":false,"scenario":...,"error":"..."} and exits 1. Client logs go to
 // stderr only, so stdout stays parseable. Every wait has a deadline; there
 // are no bare sleeps.
 
+import { createRequire } from "node:module";
 import process from "node:process";
 
 import {
+    DefaultHttpClient,
+    HttpClient,
     HttpTransportType,
     HubConnectionBuilder,
     HubConnectionState,
@@ -20,10 +25,21 @@ import {
     LogLevel,
     MessageType,
     Subject,
+    TransferFormat,
 } from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 
-const USAGE = "usage: node scenarios.mjs <baseUrl> <json|messagepack> <scenario> [--skip-negotiation]";
+// The WebSocket and EventSource implementations @microsoft/signalr itself
+// loads in Node 20 (it require()s "ws" and "eventsource"); the token
+// recorder wraps them to see what the client puts on the wire.
+const require = createRequire(import.meta.url);
+const NodeWebSocket = require("ws");
+const NodeEventSource = require("eventsource");
+
+const TRANSPORTS = ["WebSockets", "ServerSentEvents", "LongPolling"];
+const USAGE =
+    "usage: node scenarios.mjs <baseUrl> <json|messagepack> <scenario> [--skip-negotiation] " +
+    `[--transport=${TRANSPORTS.join("|")}]`;
 const WAIT_MS = 5000; // deadline of one wait (a message, a close, an invocation)
 const LARGE_STREAM_MS = 10000; // deadline of the 10,000-item stream
 const NON_ASCII = "héllo ✓ 日本語 🎉";
@@ -282,27 +298,128 @@ class Client {
     }
 }
 
+/**
+ * The HttpClient a TokenRecorder puts under the client's own token handling
+ * (the client wraps it in its AccessTokenHttpClient, which adds the header).
+ */
+class RecordingHttpClient extends HttpClient {
+    constructor(inner, recorder) {
+        super();
+        this._inner = inner;
+        this._recorder = recorder;
+    }
+
+    send(request) {
+        let kind = request.method.toLowerCase(); // "delete" ends a long-polling connection
+        if (request.method === "POST") {
+            kind = request.url.includes("/negotiate?") ? "negotiate" : "send";
+        } else if (request.method === "GET") {
+            kind = "poll";
+        }
+        this._recorder.record(kind, request.url, request.headers);
+        return this._inner.send(request);
+    }
+
+    getCookieString(url) {
+        return this._inner.getCookieString(url);
+    }
+}
+
+/**
+ * Records where a client puts its access token on every request it makes:
+ * per kind ("negotiate", "websocket", "eventsource", "poll", "send",
+ * "delete") the distinct carriers seen: "header" (Authorization: Bearer
+ * <token>), "query" (access_token=<token> in the URL), both ("header+query")
+ * or "none". It hands the client wrapped WebSocket/EventSource constructors
+ * (the same "ws" and "eventsource" modules the client loads itself) and a
+ * recording HttpClient, so the client's own token logic is what is observed.
+ */
+class TokenRecorder {
+    constructor(token) {
+        this.token = token;
+        this._seen = new Map();
+    }
+
+    record(kind, url, headers) {
+        const carriers = [];
+        const authorization = headers?.Authorization;
+        if (authorization !== undefined) {
+            carriers.push(authorization === `Bearer ${this.token}` ? "header" : `header(${authorization})`);
+        }
+        const query = new URL(url).searchParams.get("access_token");
+        if (query !== null) {
+            carriers.push(query === this.token ? "query" : `query(${query})`);
+        }
+        if (!this._seen.has(kind)) {
+            this._seen.set(kind, new Set());
+        }
+        this._seen.get(kind).add(carriers.length ? carriers.join("+") : "none");
+    }
+
+    summary() {
+        return Object.fromEntries([...this._seen.entries()].sort().map(([kind, set]) => [kind, [...set].sort()]));
+    }
+
+    options() {
+        const recorder = this;
+        function WebSocket(url, protocols, options) {
+            recorder.record("websocket", url, options?.headers);
+            return new NodeWebSocket(url, protocols, options);
+        }
+        Object.assign(WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+        function EventSource(url, init) {
+            recorder.record("eventsource", url, init?.headers);
+            return new NodeEventSource(url, init);
+        }
+        const httpClient = new RecordingHttpClient(new DefaultHttpClient(stderrLogger), this);
+        return { httpClient, WebSocket, EventSource };
+    }
+}
+
+/** The client-side transport object in use ("LongPollingTransport", ...) or null. */
+function transportClass(client) {
+    return client.connection.connection?.transport?.constructor?.name ?? null;
+}
+
 class Scenario {
-    constructor(baseUrl, protocol, skipNegotiation) {
+    constructor(baseUrl, protocol, skipNegotiation, transport) {
         this.baseUrl = baseUrl.replace(/\/+$/, "");
         this.protocol = protocol;
         this.skipNegotiation = skipNegotiation;
+        this.transport = transport;
         this.clients = [];
     }
 
-    build(name, path, query = {}) {
+    /**
+     * A HubConnection (not started) to `path` + `query`. `options` override
+     * the scenario's defaults: transport (a HttpTransportType name), protocol
+     * ("json" | "messagepack"), accessTokenFactory, tokenRecorder (a
+     * TokenRecorder), claimText (the hub protocol claims the Text transfer
+     * format, whatever it really writes).
+     */
+    build(name, path, query = {}, options = {}) {
         const url = new URL(this.baseUrl + path);
         for (const [key, value] of Object.entries(query)) {
             url.searchParams.set(key, value);
         }
-        const inner = this.protocol === "messagepack" ? new MessagePackHubProtocol() : new JsonHubProtocol();
+        const protocol = options.protocol ?? this.protocol;
+        const transport = options.transport ?? this.transport;
+        const inner = protocol === "messagepack" ? new MessagePackHubProtocol() : new JsonHubProtocol();
         let client = null; // set below, before start() can receive anything
         const recorder = new RecordingProtocol(inner, (message) => client._received(message));
+        if (options.claimText) {
+            recorder.transferFormat = TransferFormat.Text;
+        }
+        const httpOptions = {
+            transport: HttpTransportType[transport],
+            skipNegotiation: this.skipNegotiation,
+            ...(options.tokenRecorder ? options.tokenRecorder.options() : {}),
+        };
+        if (options.accessTokenFactory) {
+            httpOptions.accessTokenFactory = options.accessTokenFactory;
+        }
         const connection = new HubConnectionBuilder()
-            .withUrl(url.toString(), {
-                transport: HttpTransportType.WebSockets,
-                skipNegotiation: this.skipNegotiation,
-            })
+            .withUrl(url.toString(), httpOptions)
             .withHubProtocol(recorder)
             .configureLogging(stderrLogger)
             .build();
@@ -322,8 +439,8 @@ class Scenario {
         return { status: response.status, body };
     }
 
-    async connect(name, path = "/hubs/test", query = {}) {
-        const client = this.build(name, path, query);
+    async connect(name, path = "/hubs/test", query = {}, options = {}) {
+        const client = this.build(name, path, query, options);
         await client.start();
         return client;
     }
@@ -984,11 +1101,230 @@ const scenarios = {
         r.state = a.connection.state;
         return r;
     },
+
+    // ------------------------------------------------ transports (--transport)
+
+    /**
+     * The basics over the forced transport (--transport): two clients, A and
+     * B, on /hubs/test. Results, send, server-to-client calls, a group,
+     * errors, a server stream, an upload, a client result, a path in another
+     * case, and the transport the server reports (/hubs/auth Whoami).
+     */
+    async transports(s) {
+        const a = await s.connect("A");
+        const b = await s.connect("B");
+        const both = [a, b];
+        const r = {};
+        r.transportClasses = { A: transportClass(a), B: transportClass(b) };
+        r.echo = await a.invoke("Echo", NON_ASCII);
+        r.add = await a.invoke("Add", 2, 3);
+
+        // send(): Broadcast -> Receive on every connection.
+        r.sendResult = describe(await withTimeout(a.connection.send("Broadcast", NON_ASCII), WAIT_MS, "send"));
+        r.all = await s.settle(a, both, "marker-1");
+        await b.invoke("SendCaller", "caller");
+        r.caller = await s.settle(a, both, "marker-2");
+        await a.invoke("SendOthers", "others");
+        r.others = await s.settle(a, both, "marker-3");
+
+        // A group with B in it; A (not a member) sends to it.
+        const group = `g-${randomSuffix()}`;
+        r.join = describe(await b.invoke("JoinGroup", group));
+        await a.invoke("SendGroup", group, "group");
+        r.group = await s.settle(a, both, "marker-4");
+        r.leave = describe(await b.invoke("LeaveGroup", group));
+        await a.invoke("SendGroup", group, "group-after-leave");
+        r.groupAfterLeave = await s.settle(a, both, "marker-5");
+
+        r.hubException = await errorOf(a.connection.invoke("ThrowHubException", NON_ASCII), "ThrowHubException");
+        r.unknownMethod = await errorOf(a.connection.invoke("NoSuchMethod"), "NoSuchMethod");
+        r.echoAfterErrors = await a.invoke("Echo", "after errors");
+
+        r.counter = await a.streamAll("Counter", 5, 0);
+
+        const lines = new Subject();
+        const upload = a.invoke("Upload", lines);
+        for (const line of ["a", "b", "c"]) {
+            lines.next(line);
+        }
+        lines.complete();
+        r.upload = await upload;
+
+        a.handle("GetNumber", (n) => n + 1);
+        r.askCaller = await a.invoke("AskCaller");
+        r.clientResultCalls = a.other.map((o) => [o.target, ...o.args]);
+
+        // Hub paths match case-insensitively (negotiate, connect, sends, polls).
+        const upper = await s.connect("upper", "/HUBS/TEST");
+        r.upperCasePath = {
+            transportClass: transportClass(upper),
+            echo: await upper.invoke("Echo", NON_ASCII),
+            counter: await upper.streamAll("Counter", 2, 0),
+        };
+
+        // The transport as the server sees it (HubCallerContext transport).
+        const who = await s.connect("who", "/hubs/auth", {}, { accessTokenFactory: () => "user:carol" });
+        r.whoami = await who.invoke("Whoami");
+
+        for (const client of [a, b, upper, who]) {
+            await client.stop();
+        }
+        r.closeEvents = Object.fromEntries([a, b, upper, who].map((c) => [c.name, [...c.closeEvents]]));
+        r.states = Object.fromEntries([a, b, upper, who].map((c) => [c.name, c.connection.state]));
+        return r;
+    },
+
+    /** Start failures of transport/protocol combinations (ignores --transport and the protocol argument). */
+    async transportErrors(s) {
+        const r = {};
+        const startError = async (name, path, options) => {
+            const client = s.build(name, path, {}, options);
+            const error = await errorOf(client.connection.start(), `${name}: start`);
+            return { error, state: client.connection.state, transportClass: transportClass(client) };
+        };
+        // The client refuses SSE for a binary protocol itself: after negotiate
+        // it finds no offered transport that is both enabled and Binary-capable.
+        r.sseMessagePack = await startError("sseMessagePack", "/hubs/test", {
+            transport: "ServerSentEvents",
+            protocol: "messagepack",
+        });
+        // A MessagePack protocol object that claims the Text transfer format
+        // gets past that check: the handshake then reaches the server, which
+        // refuses it. The client reports the server's handshake error.
+        //
+        // Over SSE the client sends its handshake in an HTTP POST, and the reply
+        // can arrive on the event stream before that POST completes; the client
+        // then rejects its internal handshake promise while nothing awaits it yet,
+        // which Node reports as an unhandled rejection (and would exit on). It is
+        // the same error start() rejects with, so it is tolerated for this step.
+        const ignoreHandshakeRejection = (reason) => {
+            if (!(reason instanceof Error && reason.message.startsWith("Server returned handshake error: "))) {
+                throw reason;
+            }
+            process.stderr.write(`[scenario] client left a rejection unhandled: ${reason.message}\n`);
+        };
+        process.on("unhandledRejection", ignoreHandshakeRejection);
+        try {
+            r.sseMessagePackClaimingText = await startError("sseMessagePackClaimingText", "/hubs/test", {
+                transport: "ServerSentEvents",
+                protocol: "messagepack",
+                claimText: true,
+            });
+        } finally {
+            process.off("unhandledRejection", ignoreHandshakeRejection);
+        }
+        // /hubs/wsonly offers WebSockets alone.
+        r.wsOnlyLongPolling = await startError("wsOnlyLongPolling", "/hubs/wsonly", {
+            transport: "LongPolling",
+            protocol: "json",
+        });
+        r.wsOnlyServerSentEvents = await startError("wsOnlyServerSentEvents", "/hubs/wsonly", {
+            transport: "ServerSentEvents",
+            protocol: "json",
+        });
+        const ws = await s.connect("wsOnlyWebSockets", "/hubs/wsonly", {}, {
+            transport: "WebSockets",
+            protocol: "json",
+        });
+        r.wsOnlyWebSockets = { transportClass: transportClass(ws), echo: await ws.invoke("Echo", NON_ASCII) };
+        return r;
+    },
+
+    // ------------------------------------------------------- authentication
+
+    /**
+     * /hubs/auth and /hubs/openauth over the forced transport, with the token
+     * from accessTokenFactory ("factory") and in the URL query ("query"),
+     * and where the client put the token on each request.
+     */
+    async auth(s) {
+        const r = {};
+        const viaFactory = (name, path, token) => {
+            const tokenRecorder = new TokenRecorder(token);
+            return [s.build(name, path, {}, { accessTokenFactory: () => token, tokenRecorder }), tokenRecorder];
+        };
+        const viaQuery = (name, path, token) => {
+            const tokenRecorder = new TokenRecorder(token);
+            return [s.build(name, path, { access_token: token }, { tokenRecorder }), tokenRecorder];
+        };
+        const modes = { factory: viaFactory, query: viaQuery };
+        const recorders = {};
+
+        for (const [mode, make] of Object.entries(modes)) {
+            const [user, userTokens] = make(`user-${mode}`, "/hubs/auth", "user:alice");
+            const [admin] = make(`admin-${mode}`, "/hubs/auth", "admin:root");
+            const [bad] = make(`bad-${mode}`, "/hubs/auth", "bad");
+            const [member] = make(`member-${mode}`, "/hubs/openauth", "user:alice");
+            await user.start();
+            await admin.start();
+            await member.start();
+            r[mode] = {
+                whoami: await user.invoke("Whoami"),
+                adminOnlyAsUser: await errorOf(user.connection.invoke("AdminOnly"), "AdminOnly as user"),
+                adminOnlyAsAdmin: await admin.invoke("AdminOnly"),
+                adminWhoami: await admin.invoke("Whoami"),
+                badToken: await errorOf(bad.connection.start(), "start with token 'bad'"),
+                badTokenState: bad.connection.state,
+                openWhoami: await member.invoke("Whoami"),
+                openMembersOnly: await member.invoke("MembersOnly"),
+            };
+            for (const client of [user, admin, member]) {
+                await client.stop();
+            }
+            recorders[mode] = userTokens;
+        }
+
+        const noToken = s.build("noToken", "/hubs/auth", {});
+        r.noToken = await errorOf(noToken.connection.start(), "start without a token");
+        r.noTokenState = noToken.connection.state;
+
+        const anonymous = await s.connect("anonymous", "/hubs/openauth");
+        r.anonymous = {
+            whoami: describe(await anonymous.invoke("Whoami")),
+            membersOnly: await errorOf(anonymous.connection.invoke("MembersOnly"), "MembersOnly anonymously"),
+            echo: await anonymous.invoke("Echo", NON_ASCII),
+        };
+        // Every request of the user-alice connections, start to stop.
+        r.tokenCarriers = Object.fromEntries(Object.entries(recorders).map(([mode, t]) => [mode, t.summary()]));
+        return r;
+    },
+
+    /**
+     * Connections of the same user on different transports (ignores
+     * --transport): SendUser reaches all of them. "bob" connections carry
+     * the token "user:bob"; those in `tagged` also carry ?user=bob (the
+     * conformance server's app-wide user id provider reads that parameter).
+     */
+    async authUsers(s) {
+        const connect = (name, transport, path, query, token) =>
+            s.connect(name, path, query, token ? { transport, accessTokenFactory: () => token } : { transport });
+        const r = {};
+        const tagged = [
+            await connect("bobWebSockets", "WebSockets", "/hubs/auth", { user: "bob" }, "user:bob"),
+            await connect("bobServerSentEvents", "ServerSentEvents", "/hubs/auth", { user: "bob" }, "user:bob"),
+            await connect("bobLongPolling", "LongPolling", "/hubs/auth", { user: "bob" }, "user:bob"),
+        ];
+        const tokenOnly = [
+            await connect("tokenBobWebSockets", "WebSockets", "/hubs/auth", {}, "user:bob"),
+            await connect("tokenBobLongPolling", "LongPolling", "/hubs/auth", {}, "user:bob"),
+        ];
+        const alice = await connect("alice", "ServerSentEvents", "/hubs/auth", { user: "alice" }, "user:alice");
+        const all = [...tagged, ...tokenOnly, alice];
+        r.userIdentifiers = {};
+        for (const client of all) {
+            r.userIdentifiers[client.name] = await client.invoke("GetUserIdentifier");
+        }
+        await alice.invoke("SendUser", "bob", "to-bob");
+        r.sendUser = await s.settle(alice, all, "marker-1");
+        await tagged[0].invoke("SendUsers", ["alice", "carol"], "to-alice-and-carol");
+        r.sendUsers = await s.settle(alice, all, "marker-2");
+        return r;
+    },
 };
 
 // --------------------------------------------------------------------- main
 
-const SCENARIO_DEADLINE_MS = { users: 20000, groups: 20000, routing: 20000 };
+const SCENARIO_DEADLINE_MS = { users: 20000, groups: 20000, routing: 20000, transports: 20000, auth: 20000 };
 
 async function main(argv) {
     const args = argv.filter((a) => !a.startsWith("--"));
@@ -997,11 +1333,22 @@ async function main(argv) {
     if (!baseUrl || !["json", "messagepack"].includes(protocol) || !(name in scenarios)) {
         throw new Error(`${USAGE}\nscenarios: ${Object.keys(scenarios).join(", ")}`);
     }
-    const unknownFlags = [...flags].filter((f) => f !== "--skip-negotiation");
+    let transport = "WebSockets";
+    const unknownFlags = [];
+    for (const flag of flags) {
+        if (flag.startsWith("--transport=")) {
+            transport = flag.slice("--transport=".length);
+            if (!TRANSPORTS.includes(transport)) {
+                throw new Error(`unknown transport ${JSON.stringify(transport)}\n${USAGE}`);
+            }
+        } else if (flag !== "--skip-negotiation") {
+            unknownFlags.push(flag);
+        }
+    }
     if (unknownFlags.length) {
         throw new Error(`unknown flags ${unknownFlags.join(" ")}\n${USAGE}`);
     }
-    const s = new Scenario(baseUrl, protocol, flags.has("--skip-negotiation"));
+    const s = new Scenario(baseUrl, protocol, flags.has("--skip-negotiation"), transport);
     try {
         return await withTimeout(scenarios[name](s), SCENARIO_DEADLINE_MS[name] ?? 15000, `scenario ${name}`);
     } finally {
