@@ -224,3 +224,21 @@ async def test_client_that_stops_polling_is_dropped(client: Client) -> None:
     assert elapsed >= 0.9, f"dropped after {elapsed:.2f} s, before the 1 s disconnect timeout"
     posted = await conn.post(json_invocation("Echo", [1], "1"))
     assert (posted.status, posted.text) == (404, "No Connection with that ID")
+
+
+async def test_no_pings_and_no_client_timeout(client: Client) -> None:
+    """Long polling is its own keep-alive: on /hubs/fast (keep-alive 0.3 s,
+    client timeout 1 s) a long-polling client gets no Ping and, although it
+    sent a Ping and then stayed silent for longer than the client timeout, is
+    not closed."""
+    conn = await client.lp_connect("fast")
+    await conn.send(json_frame({"type": 6}))  # arms the client timeout on other transports
+    # Two polls: the server keeps the newer one pending (the older ends with 204);
+    # a Ping or a timeout Close would end it within the 2 s it may wait.
+    pending = await conn.pending_poll(within=2.0)
+    done, _ = await asyncio.wait({pending}, timeout=1.8)
+    assert not done, f"nothing may be sent on an idle long-polling connection: {pending.result()!r}"
+    await conn.send(json_invocation("Echo", ["still open"], "1"))
+    reply = await asyncio.wait_for(pending, 5.0)
+    assert reply.status == 200
+    assert reply.body == b'{"type":3,"invocationId":"1","result":"still open"}' + RS
