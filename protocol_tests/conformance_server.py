@@ -348,10 +348,54 @@ async def ask_from_http(request: web.Request) -> web.Response:
     return web.json_response({"result": result})
 
 
-def create_app() -> web.Application:
+async def group_from_http(request: web.Request) -> web.Response:
+    """Add (POST) or remove (DELETE) a connection to a group through the hub
+    context: with a backplane, the connection may live on another server."""
+    context = signalr.get_hub_context(request.app, TestHub)
+    connection_id = request.match_info["connection_id"]
+    group = request.match_info["group"]
+    try:
+        if request.method == "POST":
+            await context.groups.add(connection_id, group)
+        else:
+            await context.groups.remove(connection_id, group)
+    except (TimeoutError, signalr.SignalRError) as exc:
+        return web.json_response({"error": f"{type(exc).__name__}: {exc}"})
+    return web.json_response({"ok": True})
+
+
+async def send_from_http(request: web.Request) -> web.Response:
+    """Broadcast ``Receive(message)`` from outside any hub."""
+    body = await request.json()
+    context = signalr.get_hub_context(request.app, TestHub)
+    await context.clients.all.send("Receive", body["message"])
+    return web.json_response({"ok": True})
+
+
+async def backplane_from_http(request: web.Request) -> web.Response:
+    """Health and counters of the backplane (with --postgres)."""
+    manager = signalr.get_hub_context(request.app, TestHub).lifetime_manager
+    bus = getattr(manager, "bus", None)
+    if bus is None:
+        return web.json_response({"backplane": None})
+    return web.json_response(
+        {
+            "backplane": "postgres",
+            "healthy": bus.healthy,
+            "server": bus.server_id,
+            "metrics": bus.metrics.as_dict(),
+        }
+    )
+
+
+def create_app(backplane: Any = None) -> web.Application:
     app = web.Application()
     app.router.add_post("/api/ask/{connection_id}", ask_from_http)
-    signalr.setup(app, user_id_provider=query_user_id)
+    app.router.add_route("POST", "/api/groups/{connection_id}/{group}", group_from_http)
+    app.router.add_route("DELETE", "/api/groups/{connection_id}/{group}", group_from_http)
+    app.router.add_post("/api/send", send_from_http)
+    app.router.add_get("/api/backplane", backplane_from_http)
+    signalr.setup(app, user_id_provider=query_user_id, backplane=backplane)
     app.add_hub("/hubs/test", TestHub)
     app.add_hub("/hubs/detailed", TestHub, options=signalr.HubOptions(enable_detailed_errors=True))
     app.add_hub(
@@ -383,8 +427,8 @@ def create_app() -> web.Application:
     return app
 
 
-async def serve(host: str, port: int) -> None:
-    runner = web.AppRunner(create_app(), shutdown_timeout=5.0)
+async def serve(host: str, port: int, backplane: Any = None) -> None:
+    runner = web.AppRunner(create_app(backplane), shutdown_timeout=5.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
@@ -410,9 +454,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--postgres", metavar="DSN", help="use the Postgres backplane at DSN")
+    parser.add_argument("--prefix", default="conformance", help="backplane prefix (with --postgres)")
     args = parser.parse_args(argv)
+    backplane = None
+    if args.postgres:
+        from pysignalr_server.postgres import PostgresOptions
+
+        backplane = PostgresOptions(
+            dsn=args.postgres, prefix=args.prefix, keepalive_interval=1.0, reconnect_max_delay=1.0
+        )
     try:
-        asyncio.run(serve(args.host, args.port))
+        asyncio.run(serve(args.host, args.port, backplane))
     except KeyboardInterrupt:
         sys.exit(0)
 

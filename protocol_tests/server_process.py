@@ -20,14 +20,17 @@ URL_ENV = "SIGNALR_TEST_URL"
 
 
 @contextlib.contextmanager
-def conformance_server(timeout: float = 20.0) -> Iterator[str]:
-    """Yield the base URL (``http://host:port``) of a conformance server."""
+def conformance_server(timeout: float = 20.0, extra_args: list[str] | None = None) -> Iterator[str]:
+    """Yield the base URL (``http://host:port``) of a conformance server.
+
+    ``extra_args`` (for example ``["--postgres", dsn]``) always start a local
+    server, whatever ``SIGNALR_TEST_URL`` says."""
     external = os.environ.get(URL_ENV)
-    if external:
+    if external and not extra_args:
         yield external.rstrip("/")
         return
     proc = subprocess.Popen(
-        [sys.executable, "-m", "protocol_tests.conformance_server", "--port", "0"],
+        [sys.executable, "-m", "protocol_tests.conformance_server", "--port", "0", *(extra_args or [])],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=None,

@@ -179,6 +179,49 @@ class InMemoryHubLifetimeManager(HubLifetimeManager):
         if targets:
             self._deliver(list(targets.values()), self._message(method, args))
 
+    # -------------------------------------- delivery of pre-serialized messages
+    # Used by backplanes: a message that arrived from another server already
+    # holds the bytes for every protocol and is forwarded untouched.
+
+    def has_connection(self, connection_id: str) -> bool:
+        return connection_id in self._connections
+
+    def connection(self, connection_id: str) -> ManagedConnection | None:
+        return self._connections.get(connection_id)
+
+    def protocols_in_use(self) -> list[HubProtocol]:
+        return self._in_use()
+
+    def deliver_all(self, message: SerializedHubMessage, excluded: Sequence[str] = ()) -> None:
+        if self._connections:
+            self._deliver(list(self._connections.values()), message, excluded)
+
+    def deliver_connections(self, connection_ids: Sequence[str], message: SerializedHubMessage) -> None:
+        targets = [c for c in map(self._connections.get, connection_ids) if c is not None]
+        if targets:
+            self._deliver(targets, message)
+
+    def deliver_groups(
+        self, group_names: Sequence[str], message: SerializedHubMessage, excluded: Sequence[str] = ()
+    ) -> None:
+        for name in group_names:
+            members = self._groups.get(name)
+            if members:
+                self._deliver(list(members.values()), message, excluded)
+
+    def deliver_users(self, user_ids: Sequence[str], message: SerializedHubMessage) -> None:
+        targets: dict[str, ManagedConnection] = {}
+        for uid in user_ids:
+            conns = self._users.get(uid)
+            if conns:
+                targets.update(conns)
+        if targets:
+            self._deliver(list(targets.values()), message)
+
+    @property
+    def client_results(self) -> ClientResultsManager:
+        return self._results
+
     # -------------------------------------------------------------- groups
 
     async def add_to_group(self, connection_id: str, group_name: str) -> None:
