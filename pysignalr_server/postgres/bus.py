@@ -115,13 +115,30 @@ class PostgresBus:
         self._handlers[hub_key] = handler
 
     async def start(self) -> None:
-        """Idempotent: the first hub starts the bus, later ones share it."""
+        """Idempotent: the first hub starts the bus, later ones share it.
+
+        If connecting fails, the error propagates and nothing stays open, so
+        a later ``start()`` tries again."""
         self._users += 1
         if self._users > 1:
             return
+        self._closing = False
+        try:
+            await self._start()
+        except BaseException:
+            self._users -= 1
+            await self._disconnect()
+            raise
+
+    async def _start(self) -> None:
         o = self.options
         self._pool = await asyncpg.create_pool(o.dsn, min_size=o.pool_min_size, max_size=o.pool_max_size)
-        async with self._pool.acquire() as conn:
+        async with self._pool.acquire() as conn, conn.transaction():
+            # Servers starting together would race on CREATE ... IF NOT EXISTS
+            # (it is not atomic: the loser fails with a unique violation).
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext($1))", "pysignalr_spill:" + o.spill_table
+            )
             await conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {_quote(o.spill_table)} ("
                 "id bigserial PRIMARY KEY, payload bytea NOT NULL, "
@@ -141,9 +158,10 @@ class PostgresBus:
         ]
 
     async def close(self) -> None:
-        self._users -= 1
-        if self._users > 0:
+        if self._users > 1:
+            self._users -= 1
             return
+        self._users = 0
         self._closing = True
         for task in self._tasks:
             task.cancel()
@@ -155,6 +173,10 @@ class PostgresBus:
             if not pending.future.done():
                 pending.future.set_exception(BackplaneUnavailableError("The backplane is shutting down."))
         self._pending.clear()
+        await self._disconnect()
+
+    async def _disconnect(self) -> None:
+        self._connected.clear()
         listener, self._listener = self._listener, None
         if listener is not None:
             with contextlib.suppress(Exception):
@@ -306,6 +328,15 @@ class PostgresBus:
                 del self._pending[: len(batch)]
                 try:
                     await self._publish_batch([p.message for p in batch])
+                except asyncio.CancelledError:
+                    # close() while this batch was in flight: its senders
+                    # must not wait forever.
+                    for pending in batch:
+                        if not pending.future.done():
+                            pending.future.set_exception(
+                                BackplaneUnavailableError("The backplane is shutting down.")
+                            )
+                    raise
                 except Exception as exc:  # noqa: BLE001 - reported to every sender of the batch
                     log.warning("Postgres backplane publish failed: %s", exc)
                     error = BackplaneUnavailableError(f"Could not publish to Postgres: {exc}")
@@ -320,10 +351,13 @@ class PostgresBus:
     async def _publish_batch(self, messages: list[list[Any]]) -> None:
         assert self._pool is not None
         o = self.options
-        self._seq += 1
-        seq = self._seq
+        seq = self._seq + 1
         text = encode_batch(self.server_id, seq, messages)
         async with self._pool.acquire(timeout=o.publish_timeout) as conn:
+            # The number is taken only once a connection is in hand: a batch
+            # that never reached Postgres leaves no gap for receivers to
+            # report (one that failed later keeps it: it may have committed).
+            self._seq = seq
             if len(text) < o.spill_threshold:
                 await asyncio.wait_for(
                     conn.execute("SELECT pg_notify($1, $2)", self.channel, text), o.publish_timeout
@@ -344,19 +378,23 @@ class PostgresBus:
         self.metrics.batches_published += 1
         self.metrics.messages_published += len(messages)
 
+    async def clean_spill_once(self) -> int:
+        """Delete spilled rows older than ``spill_ttl``; returns how many."""
+        assert self._pool is not None
+        async with self._pool.acquire() as conn:
+            status = await conn.execute(
+                f"DELETE FROM {_quote(self.options.spill_table)} "
+                "WHERE created_at < now() - make_interval(secs => $1)",
+                float(self.options.spill_ttl),
+            )
+        return int(status.split()[-1])
+
     async def _clean_spill(self) -> None:
-        o = self.options
-        interval = max(1.0, o.spill_ttl / 4)
+        interval = max(1.0, self.options.spill_ttl / 4)
         while True:
             await asyncio.sleep(interval)
             try:
-                assert self._pool is not None
-                async with self._pool.acquire() as conn:
-                    await conn.execute(
-                        f"DELETE FROM {_quote(o.spill_table)} "
-                        "WHERE created_at < now() - make_interval(secs => $1)",
-                        float(o.spill_ttl),
-                    )
+                await self.clean_spill_once()
             except Exception as exc:  # noqa: BLE001
                 log.warning("Cleaning the spill table failed: %s", exc)
 

@@ -37,7 +37,7 @@ from ..protocol.json import JsonHubProtocol
 from ..protocol.messagepack import MessagePackHubProtocol
 from ..protocol.messages import CompletionMessage, InvocationMessage
 from ..protocol.serialized import SerializedHubMessage
-from .bus import PostgresBus
+from .bus import BackplaneUnavailableError, PostgresBus
 from .protocol import (
     ACK,
     ADD,
@@ -118,7 +118,13 @@ class PostgresHubLifetimeManager(HubLifetimeManager):
         return message
 
     async def _publish(self, message: list[Any]) -> None:
-        await asyncio.wait_for(self.bus.publish(message), self.bus.options.publish_timeout)
+        timeout = self.bus.options.publish_timeout
+        try:
+            await asyncio.wait_for(self.bus.publish(message), timeout)
+        except TimeoutError:
+            raise BackplaneUnavailableError(
+                f"Postgres did not commit the notification within {timeout}s; the send failed."
+            ) from None
 
     async def _publish_invocation(
         self,
@@ -302,6 +308,12 @@ class PostgresHubLifetimeManager(HubLifetimeManager):
         invocation_id = result.invocation_id
         relayed = self._relayed.get(invocation_id)
         if relayed is None:
+            remote = self._remote_results.get(invocation_id)
+            if remote is not None:
+                # Completed on the server that asked (as ASP.NET Core allows):
+                # resolve it here, as the local manager would.
+                self._complete_remote(connection_id, invocation_id, remote, result)
+                return
             await self.local.set_connection_result(connection_id, result)
             return
         if relayed.connection_id != connection_id:
@@ -327,7 +339,32 @@ class PostgresHubLifetimeManager(HubLifetimeManager):
     def try_get_return_type(self, invocation_id: str) -> Any:
         if invocation_id in self._relayed:
             return NO_TYPE  # converted on the server that asked
+        remote = self._remote_results.get(invocation_id)
+        if remote is not None:
+            return remote[1]
         return self.local.try_get_return_type(invocation_id)
+
+    def _complete_remote(
+        self,
+        connection_id: str,
+        invocation_id: str,
+        remote: tuple[str, Any, asyncio.Future[Any]],
+        result: CompletionMessage,
+    ) -> None:
+        expected, _, future = remote
+        if expected != connection_id:
+            raise InvalidOperationError(
+                f"Connection ID '{connection_id}' is not valid for invocation ID '{invocation_id}'."
+            )
+        receipt = self._receipts.get(invocation_id)
+        if receipt is not None and not receipt.done():
+            receipt.set_result(None)
+        if future.done():
+            return
+        if result.error is not None:
+            future.set_exception(HubException(result.error))
+        else:
+            future.set_result(result.result)
 
     async def _return_result(self, server: str, invocation_id: str, error: str) -> None:
         try:
