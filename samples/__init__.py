@@ -1,0 +1,1 @@
+"""Sample applications; run them with ``samples/run <name>`` from the repo root."""
