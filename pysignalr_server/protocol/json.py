@@ -117,21 +117,26 @@ class JsonHubProtocol(HubProtocol):
         return _encode(value)
 
 
+def _invocation_document(kind: int, message: InvocationMessage | StreamInvocationMessage) -> dict[str, Any]:
+    """Types 1 and 4, in the .NET writer's property order."""
+    doc: dict[str, Any] = {"type": kind}
+    if message.headers:
+        doc["headers"] = message.headers
+    if message.invocation_id:
+        doc["invocationId"] = message.invocation_id
+    doc["target"] = message.target
+    doc["arguments"] = message.arguments
+    if message.stream_ids is not None:
+        doc["streamIds"] = message.stream_ids
+    return doc
+
+
 def _to_document(message: HubMessage) -> dict[str, Any]:
     t = type(message)
     doc: dict[str, Any]
     if t is InvocationMessage:
         assert isinstance(message, InvocationMessage)
-        doc = {"type": 1}
-        if message.headers:
-            doc["headers"] = message.headers
-        if message.invocation_id:
-            doc["invocationId"] = message.invocation_id
-        doc["target"] = message.target
-        doc["arguments"] = message.arguments
-        if message.stream_ids is not None:
-            doc["streamIds"] = message.stream_ids
-        return doc
+        return _invocation_document(1, message)
     if t is CompletionMessage:
         assert isinstance(message, CompletionMessage)
         doc = {"type": 3}
@@ -163,15 +168,7 @@ def _to_document(message: HubMessage) -> dict[str, Any]:
         return doc
     if t is StreamInvocationMessage:
         assert isinstance(message, StreamInvocationMessage)
-        doc = {"type": 4}
-        if message.headers:
-            doc["headers"] = message.headers
-        doc["invocationId"] = message.invocation_id
-        doc["target"] = message.target
-        doc["arguments"] = message.arguments
-        if message.stream_ids is not None:
-            doc["streamIds"] = message.stream_ids
-        return doc
+        return _invocation_document(4, message)
     if t is CancelInvocationMessage:
         assert isinstance(message, CancelInvocationMessage)
         doc = {"type": 5}

@@ -298,17 +298,26 @@ class HubEndpoint:
             self.connections.remove(conn)
         return response
 
-    async def _post(self, request: web.Request) -> web.StreamResponse:
-        cors = self.cors_headers(request)
+    async def _find_for_user(
+        self, request: web.Request, cors: dict[str, str]
+    ) -> HttpConnection | web.Response:
+        """The connection a POST or DELETE names, if the request's user owns it."""
         user, refused = await self._user(request)
         if refused is not None:
             return refused
         found = self._find(request, cors)
         if isinstance(found, web.Response):
             return found
-        conn = found
-        if _identity(conn.user) != _identity(user):
+        if _identity(found.user) != _identity(user):
             return web.Response(status=403, reason="Forbidden", headers=cors)
+        return found
+
+    async def _post(self, request: web.Request) -> web.StreamResponse:
+        cors = self.cors_headers(request)
+        found = await self._find_for_user(request, cors)
+        if isinstance(found, web.Response):
+            return found
+        conn = found
         if conn.transport is TransportType.WEBSOCKETS:
             return _text(405, "POST requests are not allowed for WebSocket connections.", cors)
         application = conn.application
@@ -337,15 +346,10 @@ class HubEndpoint:
 
     async def _delete(self, request: web.Request) -> web.StreamResponse:
         cors = self.cors_headers(request)
-        user, refused = await self._user(request)
-        if refused is not None:
-            return refused
-        found = self._find(request, cors)
+        found = await self._find_for_user(request, cors)
         if isinstance(found, web.Response):
             return found
         conn = found
-        if _identity(conn.user) != _identity(user):
-            return web.Response(status=403, reason="Forbidden", headers=cors)
         if conn.transport is not TransportType.LONG_POLLING:
             return _text(400, "Cannot terminate this connection using the DELETE endpoint.", cors)
         self.connections.remove(conn)
