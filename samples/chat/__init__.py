@@ -1,0 +1,1 @@
+"""The chat sample: rooms, direct messages, typing, online count, reconnects."""

@@ -1,0 +1,1 @@
+"""Stock ticker: server-to-client streaming with cancellation (``samples/run stocks``)."""

@@ -1,0 +1,1 @@
+"""File upload: client-to-server streaming, hashed on the server (``samples/run upload``)."""
