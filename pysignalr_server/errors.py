@@ -17,7 +17,6 @@ __all__ = [
     "HubException",
     "InvalidDataError",
     "NegotiateError",
-    "ConnectionClosedError",
     "InvalidOperationError",
     "ClientResultError",
     "ConnectionNotFoundError",
@@ -57,10 +56,6 @@ class NegotiateError(SignalRError):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-class ConnectionClosedError(SignalRError, ConnectionError):
-    """Writing to a connection that has already closed or been aborted."""
 
 
 def error_type_name(exc: BaseException) -> str:

@@ -5,7 +5,7 @@ the hub layer plugs in through ``ConnectionHandler``."""
 from .buffer import OutboundBuffer
 from .connection import ConnectionApplication, ConnectionHandler, HttpConnection, TransportType
 from .manager import ConnectionManager
-from .negotiate import NegotiateRequest, parse_negotiate_version, write_negotiate_response
+from .negotiate import parse_negotiate_version, write_negotiate_response
 from .options import HttpConnectionOptions
 
 __all__ = [
@@ -15,7 +15,6 @@ __all__ = [
     "HttpConnection",
     "TransportType",
     "ConnectionManager",
-    "NegotiateRequest",
     "parse_negotiate_version",
     "write_negotiate_response",
     "HttpConnectionOptions",

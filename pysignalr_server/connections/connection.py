@@ -161,6 +161,11 @@ class HttpConnection:
         if self.abort_transport is not None:
             self.abort_transport()
 
+    def activate(self, transport: TransportType) -> None:
+        """A transport has taken the connection over."""
+        self.transport = transport
+        self.status = ConnectionStatus.ACTIVE
+
     def pause(self, now: float) -> None:
         """Stateful reconnect: keep the logical connection without a transport."""
         self.status = ConnectionStatus.DISCONNECTED

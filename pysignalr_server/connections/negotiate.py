@@ -9,12 +9,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-import attrs
-
 from ..errors import NegotiateError
 from .connection import TransportType
 
-__all__ = ["NegotiateRequest", "parse_negotiate_version", "write_negotiate_response", "MAX_VERSION"]
+__all__ = ["parse_negotiate_version", "write_negotiate_response", "MAX_VERSION"]
 
 MAX_VERSION = 1
 
@@ -23,12 +21,6 @@ _FORMATS = {
     TransportType.SERVER_SENT_EVENTS: ["Text"],
     TransportType.LONG_POLLING: ["Text", "Binary"],
 }
-
-
-@attrs.frozen(slots=True)
-class NegotiateRequest:
-    version: int
-    use_stateful_reconnect: bool = False
 
 
 def parse_negotiate_version(raw: str | None, minimum: int = 0) -> int:

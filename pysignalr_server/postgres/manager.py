@@ -189,8 +189,11 @@ class PostgresHubLifetimeManager(HubLifetimeManager):
 
     async def send_connections(self, connection_ids: Sequence[str], method: str, args: Sequence[Any]) -> None:
         message = self._serialize(method, args)
-        remote = [c for c in connection_ids if not self.local.has_connection(c)]
-        self.local.deliver_connections([c for c in connection_ids if self.local.has_connection(c)], message)
+        local: list[str] = []
+        remote: list[str] = []
+        for cid in connection_ids:
+            (local if self.local.has_connection(cid) else remote).append(cid)
+        self.local.deliver_connections(local, message)
         if remote:
             await self._publish_invocation(TO_CONNECTIONS, remote, [], message)
 

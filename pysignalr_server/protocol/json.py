@@ -111,11 +111,6 @@ class JsonHubProtocol(HubProtocol):
     def write_message(self, message: HubMessage) -> bytes:
         return _encode(_to_document(message)).encode("utf-8") + RECORD_SEPARATOR
 
-    @staticmethod
-    def encode_value(value: Any) -> str:
-        """JSON text of one value, with this protocol's conversions."""
-        return _encode(value)
-
 
 def _invocation_document(kind: int, message: InvocationMessage | StreamInvocationMessage) -> dict[str, Any]:
     """Types 1 and 4, in the .NET writer's property order."""

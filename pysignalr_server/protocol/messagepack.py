@@ -170,10 +170,6 @@ class MessagePackHubProtocol(HubProtocol):
             return _FRAMED_PING
         return frame_binary(self._packer.pack(_to_array(message)))
 
-    def encode_value(self, value: Any) -> bytes:
-        """MessagePack bytes of one value, with this protocol's conversions."""
-        return bytes(self._packer.pack(value))
-
 
 def _headers(r: _Reader) -> dict[str, str] | None:
     n = r.map_header("headers")

@@ -29,7 +29,7 @@ from ..connections.options import HttpConnectionOptions
 from ..errors import NegotiateError
 from .long_polling import serve_poll, terminate
 from .sse import serve_sse
-from .websockets import attach, serve_websocket
+from .websockets import serve_websocket
 
 __all__ = ["HubEndpoint"]
 
@@ -256,7 +256,7 @@ class HubEndpoint:
             return await self._serve_websocket(request, conn, resumed=True)
         if conn.status is not ConnectionStatus.NEW:
             return _text(409, "Connection is already active.", cors)
-        attach(conn)
+        conn.activate(TransportType.WEBSOCKETS)
         self._start_application(conn, request)
         return await self._serve_websocket(request, conn, resumed=False)
 

@@ -38,8 +38,7 @@ async def serve_poll(
 ) -> web.Response:
     loop = asyncio.get_running_loop()
     if start_application:
-        connection.transport = TransportType.LONG_POLLING
-        connection.status = ConnectionStatus.ACTIVE
+        connection.activate(TransportType.LONG_POLLING)
         connection.has_inherent_keep_alive = True
         connection.last_seen = loop.time()
         return _empty(200, headers)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from ..connections.connection import ConnectionStatus, HttpConnection, TransportType
+from ..connections.connection import HttpConnection, TransportType
 from ..connections.options import HttpConnectionOptions
 
 __all__ = ["serve_sse", "format_event"]
@@ -48,8 +48,7 @@ async def serve_sse(
     options: HttpConnectionOptions,
     extra_headers: Mapping[str, str],
 ) -> web.StreamResponse:
-    connection.transport = TransportType.SERVER_SENT_EVENTS
-    connection.status = ConnectionStatus.ACTIVE
+    connection.activate(TransportType.SERVER_SENT_EVENTS)
     response = web.StreamResponse(status=200, headers={**SSE_HEADERS, **extra_headers})
     await response.prepare(request)
     await response.write(b":\r\n")

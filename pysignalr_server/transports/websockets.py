@@ -17,7 +17,7 @@ import logging
 
 from aiohttp import WSMsgType, web
 
-from ..connections.connection import ConnectionStatus, HttpConnection, TransportType
+from ..connections.connection import ConnectionStatus, HttpConnection
 from ..connections.options import HttpConnectionOptions
 
 __all__ = ["serve_websocket"]
@@ -122,8 +122,3 @@ async def _write_loop(
             else:
                 with contextlib.suppress(Exception):
                     await ws.close(code=1000)
-
-
-def attach(connection: HttpConnection) -> None:
-    connection.transport = TransportType.WEBSOCKETS
-    connection.status = ConnectionStatus.ACTIVE
