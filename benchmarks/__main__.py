@@ -17,8 +17,17 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks")
     ap.add_argument("--quick", action="store_true", help="1 run, small sizes (< 60 s total)")
     ap.add_argument("--json", default=str(RESULTS_DIR / "latest.json"))
+    ap.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="do not pin the server under test to core 0 and the load generators to the others",
+    )
     ap.add_argument("scenarios", nargs="*", help=f"subset of {SCENARIOS}")
     a = ap.parse_args(argv)
+    if a.no_pin:
+        import os
+
+        os.environ["BENCH_PIN"] = "0"
     import signal
 
     # SIGTERM -> SystemExit so that scenarios' finally blocks stop their child processes

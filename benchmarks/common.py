@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import socket
 import statistics
 import subprocess
@@ -69,6 +70,7 @@ class Proc:
     name: str
     port: int | None = None
     _cpu_mark: float = 0.0
+    profiler: subprocess.Popen | None = None
     lines: list[str] = field(default_factory=list)
 
     @property
@@ -121,6 +123,12 @@ class Proc:
         self.popen.stdin.flush()
 
     def stop(self, timeout: float = 5.0) -> None:
+        if self.profiler is not None and self.profiler.poll() is None:
+            self.profiler.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+            try:
+                self.profiler.wait(30)
+            except subprocess.TimeoutExpired:
+                self.profiler.kill()
         if self.popen.poll() is None:
             self.popen.terminate()
             try:
@@ -154,8 +162,33 @@ def _die_with_parent() -> None:
         pass
 
 
-def spawn(args: Sequence[str], name: str | None = None, env: dict | None = None) -> Proc:
-    """Start ``python <args>`` in the repo root with pipes for stdin/stdout/stderr."""
+# Core pinning. On a 2-core machine a server and its load generators otherwise share both cores
+# and the generators' share decides the figure as much as the server's cost does. By default
+# the server under test gets the first core and the load generators the others, so a server
+# that is the bottleneck shows ~1.0 cores. ``--no-pin`` (BENCH_PIN=0) turns it off.
+_CPUS = sorted(os.sched_getaffinity(0))
+
+
+def pinning() -> bool:
+    return os.environ.get("BENCH_PIN", "1") != "0" and len(_CPUS) >= 2
+
+
+def pin(pid: int, role: str | None) -> None:
+    """Pin ``pid`` to the server core (role ``server``) or the load cores (``load``)."""
+    if role is None or not pinning():
+        return
+    try:
+        os.sched_setaffinity(pid, {_CPUS[0]} if role == "server" else set(_CPUS[1:]))
+    except OSError:
+        pass
+
+
+def spawn(
+    args: Sequence[str], name: str | None = None, env: dict | None = None, role: str | None = "load"
+) -> Proc:
+    """Start ``python <args>`` in the repo root with pipes for stdin/stdout/stderr.
+
+    ``role`` pins the process (see :func:`pin`); None leaves it to the scheduler."""
     e = dict(os.environ)
     e["PYTHONUNBUFFERED"] = "1"
     e["PYTHONPATH"] = str(ROOT) + os.pathsep + e.get("PYTHONPATH", "")
@@ -171,6 +204,7 @@ def spawn(args: Sequence[str], name: str | None = None, env: dict | None = None)
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    pin(p.pid, role)
     return Proc(p, name or " ".join(args))
 
 
@@ -179,13 +213,36 @@ def spawn_server(
 ) -> Proc:
     """Start ``python -m benchmarks.servers <kind> --port N`` and wait for ``LISTENING``."""
     port = port or free_port()
-    p = spawn(["-m", "benchmarks.servers", kind, "--port", str(port), *extra], name=f"server:{kind}")
+    p = spawn(
+        ["-m", "benchmarks.servers", kind, "--port", str(port), *extra], name=f"server:{kind}", role="server"
+    )
     try:
         p.port = int(p.wait_for("LISTENING", timeout))
     except Exception:
         p.stop()
         raise
+    _maybe_profile(p, kind)
     return p
+
+
+def _maybe_profile(p: Proc, kind: str) -> None:
+    """With ``BENCH_PYSPY=<dir>``, attach ``py-spy record`` to a server until it stops.
+
+    The profile is written as collapsed stacks (``<dir>/<kind>-<pid>.txt``), which
+    ``python -m benchmarks.profile_summary`` turns into a table of own and total time.
+    """
+    out_dir = os.environ.get("BENCH_PYSPY")
+    if not out_dir:
+        return
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    pyspy = Path(PYTHON).with_name("py-spy")
+    exe = str(pyspy) if pyspy.exists() else "py-spy"
+    out = Path(out_dir) / f"{kind}-{p.pid}.txt"
+    p.profiler = subprocess.Popen(
+        [exe, "record", "--pid", str(p.pid), "--format", "raw", "--rate", "250", "-o", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def stop_all(procs: Iterable[Proc]) -> None:
@@ -414,7 +471,12 @@ def worker_main(coro_factory) -> None:
     import logging
 
     logging.basicConfig(level=logging.CRITICAL)
-    asyncio.run(coro_factory())
+    try:  # load generators run on uvloop when it is installed (the servers never do)
+        import uvloop
+    except ImportError:
+        asyncio.run(coro_factory())
+    else:
+        uvloop.run(coro_factory())
 
 
 async def read_stdin_line() -> str:

@@ -208,10 +208,14 @@ def run(quick: bool) -> list[dict]:
         search, secs = [2500, 5000, 10000, 15000, 20000, 25000, 30000, 40000], 4.0
     prefix = f"bench{os.getpid()}"
     steps: list[dict] = []
-    with server("signalr-pg", prefix) as (port_a, _), server("signalr-pg", prefix) as (port_b, _):
+    # Not pinned: two server processes and Postgres share the machine with the load.
+    with (
+        server("signalr-pg", prefix, role=None) as (port_a, _),
+        server("signalr-pg", prefix, role=None) as (port_b, _),
+    ):
         time.sleep(0.5)
-        rcv = spawn(["-m", "benchmarks.crossnode", "recv", str(port_b), str(RECEIVERS)], name="xn-recv")
-        snd = spawn(["-m", "benchmarks.crossnode", "send", str(port_a)], name="xn-send")
+        rcv = spawn(["-m", "benchmarks.crossnode", "recv", str(port_b), str(RECEIVERS)], name="xn-recv", role=None)
+        snd = spawn(["-m", "benchmarks.crossnode", "send", str(port_a)], name="xn-send", role=None)
         with rcv, snd:
             rcv.wait_for("READY", 30)
             snd.wait_for("READY", 30)

@@ -145,13 +145,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(mode: str, prefix: str = "bench", keep_alive: float = 5.0):
-    """Start a bench server process; yields (port, pid)."""
+def server(mode: str, prefix: str = "bench", keep_alive: float = 5.0, role: str | None = "server"):
+    """Start a bench server process; yields (port, pid). ``role``: see ``common.pin``."""
     port = free_port()
     env = dict(os.environ, BENCH_KEEPALIVE=str(keep_alive), PYTHONPATH=ROOT)
     proc = subprocess.Popen(
         [sys.executable, "-m", "benchmarks.crossnode_server", mode, str(port), prefix], cwd=ROOT, env=env
     )
+    from .common import pin
+
+    pin(proc.pid, role)
     try:
         import urllib.request
 

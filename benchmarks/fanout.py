@@ -26,9 +26,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
+import re
 import time
 
-from . import common
+from . import common, wsclient
 from .common import DeliveryError, row
 
 SCENARIO = "fanout"
@@ -42,85 +44,68 @@ def make_msg(phase: str, seq: int) -> str:
 
 # --------------------------------------------------------------------------- client wire
 
+# ``<phase>:<seq>:<monotonic_ns>:`` inside any server's framing (SignalR JSON records, raw
+# pre-built frames, Socket.IO ``42[...]`` packets, aiosignalr's binary frames); the padding is
+# ``p`` characters, so nothing else in a frame matches.
+PAYLOAD = re.compile(rb"([TPG]):(\d+):(\d+):")
+JSON_HANDSHAKE = b'{"protocol":"json","version":1}\x1e'
+PING = b'{"type":6}\x1e'
 
-async def connect(session, kind: str, url: str):
-    if kind == "signalr":
-        return await common.signalr_connect(session, url, "json")
-    if kind == "aiosignalr":
-        return await common.signalr_connect(session, url, "json", negotiate=True)
+
+async def connect(kind: str, url: str, session=None) -> wsclient.WsClientProtocol:
+    """Connect and finish the protocol's handshake; the caller then calls ``start``."""
     if kind == "raw":
-        return await session.ws_connect(url, max_msg_size=0, compress=0)
+        return await wsclient.ws_connect(url)
     if kind == "socketio":
-        ws = await session.ws_connect(
-            url + "/socket.io/?EIO=4&transport=websocket", max_msg_size=0, compress=0
-        )
-        m = await ws.receive_str()
-        if not m.startswith("0"):
+        ws = await wsclient.ws_connect(url + "/socket.io/?EIO=4&transport=websocket")
+        _, m = await ws.receive_first()
+        if not m.startswith(b"0"):
             raise RuntimeError(f"engine.io open expected: {m!r}")
-        await ws.send_str("40")
+        ws.send_text("40")
         while True:
-            m = await ws.receive_str()
-            if m == "2":
-                await ws.send_str("3")
-                continue
-            if m.startswith("40"):
+            _, m = await ws.receive_first()
+            if m == b"2":
+                ws.send_text("3")
+            elif m.startswith(b"40"):
                 return ws
-            raise RuntimeError(f"socket.io connect expected: {m!r}")
-    raise ValueError(kind)
+            else:
+                raise RuntimeError(f"socket.io connect expected: {m!r}")
+    if kind == "aiosignalr":  # negotiate first, then connect with ?id=
+        async with session.post("http" + url[2:] + "/negotiate?negotiateVersion=1") as r:
+            r.raise_for_status()
+            neg = await r.json(content_type=None)
+        url = f"{url}?id={neg.get('connectionToken') or neg.get('connectionId')}"
+    ws = await wsclient.ws_connect(url)
+    ws.send(wsclient.OP_TEXT, JSON_HANDSHAKE)
+    _, m = await ws.receive_first()
+    if not m.startswith(b"{}"):
+        raise RuntimeError(f"handshake failed: {m!r}")
+    return ws
 
 
-def extract(kind: str, data) -> list[str] | None:
-    """Payload strings of ``Receive`` messages in one WebSocket message (None: control).
-
-    Cheap string slicing instead of json.loads so that the load generators stay light (the
-    payload contains no characters JSON would escape); anything unexpected falls back to
-    json.loads.
-    """
-    if isinstance(data, bytes):
-        data = data.decode()
-    if kind == "socketio":
-        if data.startswith('42["receive","') and data.endswith('"]'):
-            return [data[14:-2]]
-        if data.startswith("42"):
-            ev = json.loads(data[2:])
-            return [ev[1]] if ev[0] == "receive" else []
-        return None
-    out = []
-    for part in data.split(RS):
-        if not part:
-            continue
-        i = part.find(ARGS)
-        if i >= 0 and TARGET in part:
-            i += len(ARGS)
-            out.append(part[i : part.index('"', i)])
-        else:
-            m = json.loads(part)
-            if m.get("type") == 1 and m.get("target") == "Receive":
-                out.append(m["arguments"][0])
-    return out
+async def invoke(ws: wsclient.WsClientProtocol, target: str, *args: str) -> None:
+    """A blocking SignalR invocation over ``ws`` before ``start`` (waits for its completion)."""
+    ws.send_text(json.dumps({"type": 1, "invocationId": "0", "target": target, "arguments": list(args)}) + RS)
+    while True:
+        _, m = await ws.receive_first()
+        if b'"type":3' in m:
+            if b'"error"' in m:
+                raise RuntimeError(f"{target} failed: {m!r}")
+            return
 
 
 RS = "\x1e"
-ARGS = '"arguments":["'
-TARGET = '"target":"Receive"'
 
 
-async def reader(kind: str, ws, on_payload) -> None:
-    import aiohttp
+def group_of(k: int) -> int:
+    """The group of the k-th group send: each round of 100 sends is a seeded shuffle of all
+    100 groups, so every group gets the same number of messages in a random order."""
+    order = list(range(GROUPS))
+    random.Random(k // GROUPS).shuffle(order)
+    return order[k % GROUPS]
 
-    while True:
-        msg = await ws.receive()
-        if msg.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
-            if kind == "socketio" and msg.data == "2":
-                await ws.send_str("3")
-                continue
-            got = extract(kind, msg.data)
-            if got:
-                now = time.monotonic_ns()
-                for p in got:
-                    on_payload(p, now)
-        else:
-            return
+
+GROUPS = 100
 
 
 # --------------------------------------------------------------------------- receiver worker
@@ -129,74 +114,95 @@ async def reader(kind: str, ws, on_payload) -> None:
 async def recv_worker(a: argparse.Namespace) -> None:
     import aiohttp
 
-    n, M, C = a.conns, a.thr, a.paced
-    seen = {"T": [bytearray(M) for _ in range(n)], "P": [bytearray(C) for _ in range(n)]}
-    counts = {"T": 0, "P": 0}
-    dups = {"T": 0, "P": 0}
+    n = a.conns
+    per_conn = {b"T": a.thr, b"P": a.paced, b"G": a.grp // GROUPS}
+    seen = {ph: [bytearray(c) for _ in range(n)] for ph, c in per_conn.items()}
+    counts = dict.fromkeys(per_conn, 0)
+    dups = dict.fromkeys(per_conn, 0)
     bogus = [0]
-    first_last = {"T": [None, None], "P": [None, None]}
+    first_last: dict[bytes, list[int | None]] = {ph: [None, None] for ph in per_conn}
     lat_us: list[int] = []
-    done_evt = {"T": asyncio.Event(), "P": asyncio.Event()}
-    expect = {"T": n * M, "P": n * C}
+    done_evt = {ph: asyncio.Event() for ph in per_conn}
+    expect = {ph: n * c for ph, c in per_conn.items()}
+    findall = PAYLOAD.findall
+    monotonic_ns = time.monotonic_ns
 
-    def handler(i: int):
-        def on_payload(p: str, now: int) -> None:
-            phase, seq, ts, _ = p.split(":", 3)
-            seq = int(seq)
-            arr = seen.get(phase)
-            if arr is None or seq >= len(arr[i]):
-                bogus[0] += 1
+    def handler(i: int, ws: wsclient.WsClientProtocol):
+        socketio = a.kind == "socketio"
+
+        def on_message(opcode: int, payload: bytes) -> None:
+            if socketio and payload == b"2":
+                ws.send_text("3")
                 return
-            if arr[i][seq]:
-                dups[phase] += 1
+            found = findall(payload)
+            if not found:
                 return
-            arr[i][seq] = 1
-            counts[phase] += 1
-            fl = first_last[phase]
-            if fl[0] is None:
-                fl[0] = now
-            fl[1] = now
-            if phase == "P":
-                lat_us.append((now - int(ts)) // 1000)
-            if counts[phase] == expect[phase]:
-                done_evt[phase].set()
+            now = monotonic_ns()
+            for phase, seq_b, ts in found:
+                seq = int(seq_b)
+                arr = seen.get(phase)
+                if arr is None or seq >= len(arr[i]):
+                    bogus[0] += 1
+                    continue
+                if arr[i][seq]:
+                    dups[phase] += 1
+                    continue
+                arr[i][seq] = 1
+                counts[phase] += 1
+                fl = first_last[phase]
+                if fl[0] is None:
+                    fl[0] = now
+                fl[1] = now
+                if phase == b"P":
+                    lat_us.append((now - int(ts)) // 1000)
+                if counts[phase] == expect[phase]:
+                    done_evt[phase].set()
 
-        return on_payload
+        return on_message
 
-    conn = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=conn) as session:
+    async with aiohttp.ClientSession() as session:
         wss = []
-        for _ in range(n):
-            wss.append(await connect(session, a.kind, a.url))
-        tasks = [asyncio.create_task(reader(a.kind, ws, handler(i))) for i, ws in enumerate(wss)]
-        print("READY", flush=True)
+        for i in range(n):
+            ws = await connect(a.kind, a.url, session)
+            if a.grp:
+                await invoke(ws, "JoinGroup", f"g{(a.offset + i) % GROUPS}")
+            ws.start(handler(i, ws))
+            wss.append(ws)
+    print("READY", flush=True)
 
-        async def announce(phase: str) -> None:
-            await done_evt[phase].wait()
-            fl = first_last[phase]
-            print(f"DONE {phase} {fl[0]} {fl[1]}", flush=True)
+    async def announce(phase: bytes) -> None:
+        await done_evt[phase].wait()
+        fl = first_last[phase]
+        print(f"DONE {phase.decode()} {fl[0]} {fl[1]}", flush=True)
 
-        ann = [asyncio.create_task(announce(p)) for p in ("T", "P")]
-        c0 = common.cpu_self()
-        while (await common.read_stdin_line()) != "END":
-            pass
-        cpu = common.cpu_self() - c0
-        closed_early = sum(1 for t in tasks if t.done())
-        for t in tasks + ann:
-            t.cancel()
-        for ws in wss:
-            await ws.close()
-    lost = {ph: expect[ph] - counts[ph] for ph in ("T", "P")}
+    async def keepalive() -> None:  # SignalR servers drop clients silent for 30 s
+        while True:
+            await asyncio.sleep(10)
+            if a.kind in ("signalr", "aiosignalr"):
+                for ws in wss:
+                    ws.send(wsclient.OP_TEXT, PING)
+
+    tasks = [asyncio.create_task(announce(p)) for p in per_conn if expect[p]]
+    tasks.append(asyncio.create_task(keepalive()))
+    c0 = common.cpu_self()
+    while (await common.read_stdin_line()) != "END":
+        pass
+    cpu = common.cpu_self() - c0
+    closed_early = sum(1 for ws in wss if ws.closed.done())
+    for t in tasks:
+        t.cancel()
+    for ws in wss:
+        ws.close()
+    lost = {ph.decode(): expect[ph] - counts[ph] for ph in per_conn}
     common.emit_result(
         dict(
-            counts=counts,
-            dups=dups,
+            counts={ph.decode(): c for ph, c in counts.items()},
+            dups={ph.decode(): c for ph, c in dups.items()},
             lost=lost,
             bogus=bogus[0],
             cpu=cpu,
             closed_early=closed_early,
             lat_us=sorted(lat_us),
-            first_last=first_last,
         )
     )
 
@@ -207,62 +213,77 @@ async def recv_worker(a: argparse.Namespace) -> None:
 async def send_worker(a: argparse.Namespace) -> None:
     import aiohttp
 
-    conn = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=conn) as session:
+    seen = {b"T": 0, b"P": 0, b"G": 0}
+    progress = asyncio.Event()
+
+    def on_message(opcode: int, payload: bytes) -> None:
+        if a.kind == "socketio" and payload == b"2":
+            probe.send_text("3")
+            return
+        for phase, _, _ in PAYLOAD.findall(payload):
+            seen[phase] += 1
+        progress.set()
+
+    async with aiohttp.ClientSession() as session:
         if a.kind == "raw":
-            probe = await connect(session, "raw", a.url + "/ws")
-            sender = await session.ws_connect(a.url + "/send", max_msg_size=0, compress=0)
+            probe = await connect("raw", a.url + "/ws")
+            sender = await connect("raw", a.url + "/send")
         else:
-            sender = probe = await connect(session, a.kind, a.url + ("/hub" if "signalr" in a.kind else ""))
+            sender = probe = await connect(a.kind, a.url + ("/hub" if "signalr" in a.kind else ""), session)
+            if a.grp:  # the probe sees every group send, for the window
+                for g in range(GROUPS):
+                    await invoke(probe, "JoinGroup", f"g{g}")
+    probe.start(on_message)
+    if sender is not probe:
+        sender.start(lambda op, p: None)
 
-        seen = {"T": 0, "P": 0}
-        progress = asyncio.Event()
+    def send(phase: str, seq: int, group: int | None = None) -> None:
+        text = make_msg(phase, seq)
+        if a.kind == "raw":
+            sender.send_text(f'{{"type":1,"target":"Receive","arguments":["{text}"]}}\x1e')
+        elif a.kind == "socketio":
+            sender.send_text(f'42["broadcast","{text}"]')
+        elif group is not None:
+            sender.send_text(f'{{"type":1,"target":"SendGroup","arguments":["g{group}","{text}"]}}\x1e')
+        else:
+            sender.send_text(f'{{"type":1,"target":"Broadcast","arguments":["{text}"]}}\x1e')
 
-        def on_payload(p: str, now: int) -> None:
-            seen[p[0]] += 1
-            progress.set()
-
-        rtask = asyncio.create_task(reader(a.kind, probe, on_payload))
-
-        async def send(phase: str, seq: int) -> None:
-            text = make_msg(phase, seq)
-            if a.kind == "raw":
-                await sender.send_str(f'{{"type":1,"target":"Receive","arguments":["{text}"]}}\x1e')
-            elif a.kind == "socketio":
-                await sender.send_str(f'42["broadcast","{text}"]')
+    async def windowed(phase: bytes, m: int, window: int, group: bool) -> None:
+        for k in range(m):
+            while k - seen[phase] >= window:
+                progress.clear()
+                await asyncio.wait_for(progress.wait(), 30)
+            if group:
+                send("G", k // GROUPS, group_of(k))
             else:
-                await sender.send_str(f'{{"type":1,"target":"Broadcast","arguments":["{text}"]}}\x1e')
+                send(phase.decode(), k)
+            if k % 8 == 7:
+                await asyncio.sleep(0)  # let the probe's reads in
 
-        print("READY", flush=True)
-        c0 = common.cpu_self()
-        while True:
-            cmd = (await common.read_stdin_line()).split()
-            if not cmd or cmd[0] == "END":
-                break
-            if cmd[0] == "THR":
-                m, window = int(cmd[1]), int(cmd[2])
-                t0 = time.monotonic_ns()
-                for seq in range(m):
-                    while seq - seen["T"] >= window:
-                        progress.clear()
-                        await asyncio.wait_for(progress.wait(), 30)
-                    await send("T", seq)
-                print(f"SENT T {t0} {time.monotonic_ns()}", flush=True)
-            elif cmd[0] == "PACED":
-                c, rate = int(cmd[1]), float(cmd[2])
-                t0 = time.monotonic()
-                for seq in range(c):
-                    delay = t0 + seq / rate - time.monotonic()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                    await send("P", seq)
-                print(f"SENT P {int(t0 * 1e9)} {time.monotonic_ns()}", flush=True)
-        cpu = common.cpu_self() - c0
-        rtask.cancel()
-        await sender.close()
-        if probe is not sender:
-            await probe.close()
-    common.emit_result(dict(cpu=cpu, seen=seen))
+    print("READY", flush=True)
+    c0 = common.cpu_self()
+    while True:
+        cmd = (await common.read_stdin_line()).split()
+        if not cmd or cmd[0] == "END":
+            break
+        if cmd[0] in ("THR", "GRP"):
+            m, window = int(cmd[1]), int(cmd[2])
+            t0 = time.monotonic_ns()
+            await windowed(b"T" if cmd[0] == "THR" else b"G", m, window, cmd[0] == "GRP")
+            print(f"SENT {cmd[0][0]} {t0} {time.monotonic_ns()}", flush=True)
+        elif cmd[0] == "PACED":
+            c, rate = int(cmd[1]), float(cmd[2])
+            t0 = time.monotonic()
+            for seq in range(c):
+                delay = t0 + seq / rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                send("P", seq)
+            print(f"SENT P {int(t0 * 1e9)} {time.monotonic_ns()}", flush=True)
+    cpu = common.cpu_self() - c0
+    sender.close()
+    probe.close()
+    common.emit_result(dict(cpu=cpu, seen={k.decode(): v for k, v in seen.items()}))
 
 
 # --------------------------------------------------------------------------- driver
@@ -270,68 +291,62 @@ async def send_worker(a: argparse.Namespace) -> None:
 SERVER_KIND = {"signalr": "signalr", "raw": "raw-fanout", "socketio": "socketio", "aiosignalr": "aiosignalr"}
 
 
-def _one(kind: str, conns: int, workers: int, m: int, window: int, c: int, rate: float) -> dict:
+def _one(kind: str, conns: int, workers: int, m: int, window: int, c: int, rate: float, g: int = 0) -> dict:
+    """One server, ``conns`` receivers over ``workers`` processes: throughput, paced, groups.
+
+    ``g`` group sends (a multiple of 100; SignalR only) run after the paced phase.
+    """
     srv = common.spawn_server(SERVER_KIND[kind])
     procs: list[common.Proc] = []
     try:
         base = f"ws://127.0.0.1:{srv.port}"
         url = base + {"signalr": "/hub", "aiosignalr": "/hub", "raw": "/ws", "socketio": ""}[kind]
         per = [conns // workers + (1 if i < conns % workers else 0) for i in range(workers)]
+        offset = 0
         for n in per:
-            procs.append(
-                common.spawn(
-                    [
-                        "-m",
-                        "benchmarks.fanout",
-                        "recv",
-                        "--kind",
-                        kind,
-                        "--url",
-                        url,
-                        "--conns",
-                        str(n),
-                        "--thr",
-                        str(m),
-                        "--paced",
-                        str(c),
-                    ],
-                    name=f"fanout-recv:{kind}",
-                )
-            )
+            args = ["--kind", kind, "--url", url, "--conns", str(n), "--thr", str(m), "--paced", str(c)]
+            args += ["--grp", str(g), "--offset", str(offset)]
+            procs.append(common.spawn(["-m", "benchmarks.fanout", "recv", *args], name=f"fanout-recv:{kind}"))
+            offset += n
         for p in procs:
             p.wait_for("READY", 120)
         sender = common.spawn(
-            ["-m", "benchmarks.fanout", "send", "--kind", kind, "--url", base], name=f"fanout-send:{kind}"
+            ["-m", "benchmarks.fanout", "send", "--kind", kind, "--url", base, "--grp", str(g)],
+            name=f"fanout-send:{kind}",
         )
         procs.append(sender)
         sender.wait_for("READY", 60)
         recvs = procs[:-1]
-        all_cpu0 = {p.pid: p.cpu() for p in procs}
-        srv.mark_cpu()
-        # throughput phase
-        sender.send(f"THR {m} {window}")
-        timeout = 60 + m * conns / 5000
-        t_sent = sender.wait_for("SENT T", timeout).split()
-        t_first = int(t_sent[0])
-        lasts = []
-        complete_t = True
-        for p in recvs:
-            try:
-                lasts.append(int(p.wait_for("DONE T", 20).split()[1]))
-            except TimeoutError:
-                complete_t = False
-        t_end = max(lasts) if lasts else time.monotonic_ns()
-        thr_elapsed = (t_end - t_first) / 1e9
-        srv_cpu_thr = srv.cpu_since_mark()
-        cli_cpu_thr = sum(p.cpu() - all_cpu0[p.pid] for p in procs)
-        # paced phase
+
+        def measured(cmd: str, phase: str, deliveries: int) -> tuple[float, float, float, bool]:
+            """Run a windowed phase; (deliveries/s, server cores, client cores, complete)."""
+            cpu0 = {p.pid: p.cpu() for p in procs}
+            srv.mark_cpu()
+            sender.send(cmd)
+            t_first = int(sender.wait_for(f"SENT {phase}", 60 + deliveries / 5000).split()[0])
+            lasts, complete = [], True
+            for p in recvs:
+                try:
+                    lasts.append(int(p.wait_for(f"DONE {phase}", 20).split()[1]))
+                except TimeoutError:
+                    complete = False
+            elapsed = ((max(lasts) if lasts else time.monotonic_ns()) - t_first) / 1e9
+            srv_cpu = srv.cpu_since_mark()
+            cli_cpu = sum(p.cpu() - cpu0[p.pid] for p in procs)
+            return deliveries / elapsed, srv_cpu / elapsed, cli_cpu / elapsed, complete
+
+        dps, server_cpu, client_cpu, complete = measured(f"THR {m} {window}", "T", conns * m)
         sender.send(f"PACED {c} {rate}")
         sender.wait_for("SENT P", c / rate + 60)
         for p in recvs:
             try:
                 p.wait_for("DONE P", 10)
             except TimeoutError:
-                pass
+                complete = False
+        group_dps = None
+        if g:
+            group_dps, *_, complete_g = measured(f"GRP {g} {GROUP_WINDOW}", "G", conns * g // GROUPS)
+            complete = complete and complete_g
         for p in procs:
             p.send("END")
         results = [p.result(60) for p in recvs]
@@ -339,22 +354,26 @@ def _one(kind: str, conns: int, workers: int, m: int, window: int, c: int, rate:
     finally:
         common.stop_all(procs)
         srv.stop()
-    lost = sum(r["lost"]["T"] + r["lost"]["P"] for r in results)
-    dups = sum(r["dups"]["T"] + r["dups"]["P"] for r in results)
+    lost = sum(sum(r["lost"].values()) for r in results)
+    dups = sum(sum(r["dups"].values()) for r in results)
     bogus = sum(r["bogus"] for r in results)
-    if lost or dups or bogus or not complete_t:
+    if lost or dups or bogus or not complete:
         raise DeliveryError(
             f"fanout {kind}: lost={lost} duplicates={dups} unexpected={bogus} "
             f"(closed connections: {sum(r['closed_early'] for r in results)})"
         )
     lat = sorted(x for r in results for x in r["lat_us"])
     return dict(
-        dps=conns * m / thr_elapsed,
+        dps=dps,
         p99=common.percentile(lat, 99) / 1000,
         p50=common.percentile(lat, 50) / 1000,
-        server_cpu=srv_cpu_thr / thr_elapsed,
-        client_cpu=cli_cpu_thr / thr_elapsed,
+        server_cpu=server_cpu,
+        client_cpu=client_cpu,
+        group_dps=group_dps if group_dps is not None else float("nan"),
     )
+
+
+GROUP_WINDOW = 200
 
 
 def _have(module: str) -> bool:
@@ -365,9 +384,9 @@ def _have(module: str) -> bool:
 
 def run(quick: bool) -> list[dict]:
     if quick:
-        conns, workers, m, window, c, rate, nruns = 200, 2, 100, 16, 10, 10.0, 1
+        conns, workers, m, window, c, rate, nruns, g = 200, 2, 100, 16, 10, 10.0, 1, 1000
     else:
-        conns, workers, m, window, c, rate, nruns = 1000, 4, 200, 16, 50, 10.0, 3
+        conns, workers, m, window, c, rate, nruns, g = 1000, 4, 200, 16, 50, 10.0, 3, 5000
     kinds = ["raw", "signalr"]
     notes = {}
     for k, mod in (("socketio", "socketio"), ("aiosignalr", "aiosignalr")):
@@ -382,7 +401,7 @@ def run(quick: bool) -> list[dict]:
             if k in errors:
                 continue
             try:
-                res[k].append(_one(k, conns, workers, m, window, c, rate))
+                res[k].append(_one(k, conns, workers, m, window, c, rate, g if k == "signalr" else 0))
             except DeliveryError as e:
                 if k in ("raw", "signalr"):
                     raise
@@ -406,6 +425,18 @@ def run(quick: bool) -> list[dict]:
             note=f"median of {nruns}; {m} broadcasts, window {window}; raw aiohttp send_str ceiling",
         ),
     ]
+    rows.append(
+        row(
+            SCENARIO,
+            f"json c={conns} in {GROUPS} groups",
+            "group deliveries/s vs broadcast",
+            s["group_dps"],
+            "1/s",
+            s["dps"],
+            note=f"{g} SendGroup invocations to seeded-random groups, window {GROUP_WINDOW}; "
+            "baseline: this run's SignalR broadcast figure",
+        )
+    )
     sio = med.get("socketio")
     if sio:
         rows.append(
@@ -495,5 +526,7 @@ if __name__ == "__main__":
     ap.add_argument("--conns", type=int, default=1)
     ap.add_argument("--thr", type=int, default=0)
     ap.add_argument("--paced", type=int, default=0)
+    ap.add_argument("--grp", type=int, default=0)
+    ap.add_argument("--offset", type=int, default=0)
     args = ap.parse_args()
     common.worker_main(lambda: (recv_worker if args.mode == "recv" else send_worker)(args))

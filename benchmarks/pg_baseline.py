@@ -117,7 +117,7 @@ async def _send(kind: str, channel: str, nconn: int, pack: int, secs: float, sta
 
 def measure(name: str, kind: str, nconn: int, pack: int, secs: float) -> dict:
     channel = f"bench_bl_{name.replace('-', '_')}"
-    lst = spawn(["-m", "benchmarks.pg_baseline", "listen", kind, channel], name=f"listen-{name}")
+    lst = spawn(["-m", "benchmarks.pg_baseline", "listen", kind, channel], name=f"listen-{name}", role=None)
     try:
         lst.wait_for("READY", 20)
         snd = spawn(
@@ -133,6 +133,7 @@ def measure(name: str, kind: str, nconn: int, pack: int, secs: float) -> dict:
                 str(time.time() + 0.5),
             ],
             name=f"send-{name}",
+            role=None,
         )
         with snd:
             s = snd.result(timeout=secs + 30)

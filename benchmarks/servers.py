@@ -3,7 +3,8 @@
 Kinds (all on 127.0.0.1, default asyncio event loop, logging off):
 
 * ``signalr``    - pysignalr_server hub at ``/hub``: ``Echo(value)`` returns value,
-                   ``Broadcast(message)`` sends ``Receive(message)`` to all.
+                   ``Broadcast(message)`` sends ``Receive(message)`` to all,
+                   ``JoinGroup(group)`` and ``SendGroup(group, message)`` for group fan-out.
 * ``raw-echo``   - aiohttp WebSocket at ``/ws`` sending every frame straight back.
 * ``raw-fanout`` - aiohttp: receivers connect to ``/ws``; each text frame arriving on ``/send``
                    (a pre-built SignalR frame) goes to every receiver with ``await ws.send_str``.
@@ -33,6 +34,12 @@ def make_signalr_app() -> web.Application:
 
         async def broadcast(self, message: str) -> None:
             await self.clients.all.send("Receive", message)
+
+        async def join_group(self, group: str) -> None:
+            await self.groups.add(self.context.connection_id, group)
+
+        async def send_group(self, group: str, message: str) -> None:
+            await self.clients.group(group).send("Receive", message)
 
     app = web.Application()
     signalr.setup(app, hub_options=signalr.HubOptions(maximum_receive_message_size=None))

@@ -3,7 +3,11 @@ outgoing bytes wait.
 
 Senders never block: ``write`` appends and returns. A transport task drains
 it with ``take``, joining whatever queued up into one transport write, so a
-burst costs one frame instead of many. When more than ``limit`` bytes are
+burst costs one frame instead of many. A transport that can write without
+waiting (a WebSocket whose socket is keeping up) installs a ``direct`` sink:
+while nothing is queued, ``write`` hands data straight to it, which saves a
+task wake-up per message per connection on broadcasts; as soon as the sink
+refuses (the socket has a backlog) data queues here again, in order. When more than ``limit`` bytes are
 waiting the client is not keeping up: the buffer closes itself and calls
 ``on_overflow`` so the connection can be dropped. Producers that prefer to
 wait (streams) use ``wait_writable``.
@@ -21,6 +25,7 @@ class OutboundBuffer:
     __slots__ = (
         "_chunks",
         "_closed",
+        "_direct",
         "_limit",
         "_on_overflow",
         "_size",
@@ -47,6 +52,12 @@ class OutboundBuffer:
         self._taken_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self.write_count = 0
         """Incremented per write; lets keep-alive see activity without timestamps."""
+        self._direct: Callable[[bytes], bool] | None = None
+
+    def set_direct(self, sink: Callable[[bytes], bool] | None) -> None:
+        """Install (or remove) a sink that takes data synchronously while the
+        buffer is empty; it returns False to refuse, and the data queues."""
+        self._direct = sink
 
     @property
     def closed(self) -> bool:
@@ -60,6 +71,14 @@ class OutboundBuffer:
         """Queue ``data``; False if the buffer is closed or just overflowed."""
         if self._closed:
             return False
+        direct = self._direct
+        if direct is not None and not self._chunks and direct(data):
+            # Straight to the transport: written and taken at once.
+            self.write_count += 1
+            self.taken_count += 1
+            if self._taken_waiters:
+                self._wake_taken_waiters()
+            return True
         size = self._size + len(data)
         if size > self._limit and self._size:
             self.overflowed = True
@@ -81,6 +100,7 @@ class OutboundBuffer:
         """Stop accepting data; ``take`` still returns what is queued unless
         ``discard``."""
         self._closed = True
+        self._direct = None
         if discard:
             self._chunks.clear()
             self._size = 0

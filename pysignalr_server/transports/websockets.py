@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import struct
+from collections.abc import Callable
 
 from aiohttp import WSMsgType, web
 
@@ -57,6 +59,8 @@ async def serve_websocket(
     writer = asyncio.get_running_loop().create_task(
         _write_loop(ws, connection, options), name=f"signalr-ws-writer-{connection.connection_id}"
     )
+    if transport is not None:
+        connection.outbound.set_direct(_direct_sink(ws, transport, connection))
     error: BaseException | None = None
     try:
         while True:
@@ -78,6 +82,7 @@ async def serve_websocket(
         error = exc
     finally:
         outbound = connection.outbound
+        outbound.set_direct(None)
         reconnecting = connection.reconnectable and not connection.ending and not connection.finished
         if not reconnecting:
             connection.status = ConnectionStatus.CLOSED
@@ -99,6 +104,39 @@ async def serve_websocket(
             except Exception:
                 log.exception("Error cleaning up connection %s", connection.connection_id)
     return ws
+
+
+def _direct_sink(
+    ws: web.WebSocketResponse, transport: asyncio.BaseTransport, connection: HttpConnection
+) -> Callable[[bytes], bool]:
+    """Write one unfragmented, unmasked, uncompressed frame (RFC 6455 §5.2)
+    straight to the socket while it has no backlog; refuse otherwise, so a
+    slow client's data waits in the bounded outbound buffer instead."""
+    assert isinstance(transport, asyncio.WriteTransport)
+    get_backlog = transport.get_write_buffer_size
+    is_closing = transport.is_closing
+    write = transport.write
+
+    def sink(data: bytes) -> bool:
+        if get_backlog() or is_closing() or ws.closed:
+            return False
+        first = _BINARY_FIN if connection.binary else _TEXT_FIN
+        n = len(data)
+        if n < 126:
+            write(bytes((first, n)) + data)
+        elif n < 65536:
+            write(_LEN16(first, 126, n) + data)
+        else:
+            write(_LEN64(first, 127, n) + data)
+        return True
+
+    return sink
+
+
+_TEXT_FIN = 0x81
+_BINARY_FIN = 0x82
+_LEN16 = struct.Struct("!BBH").pack
+_LEN64 = struct.Struct("!BBQ").pack
 
 
 async def _write_loop(
