@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
+import os
 import sys
 
 from aiohttp import WSMsgType, web
@@ -161,17 +163,33 @@ def main() -> None:
     logging.basicConfig(level=logging.CRITICAL)
     import signal
 
+    gc_mode = os.environ.get("BENCH_SERVER_GC", "default")
+    if gc_mode == "freeze":  # documented optional tuning, reported separately
+        gc.freeze()
+    elif gc_mode == "off":
+        gc.disable()
+
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     task = loop.create_task(serve(a.kind, a.port))
     loop.add_signal_handler(signal.SIGTERM, task.cancel)
     loop.add_signal_handler(signal.SIGINT, task.cancel)
+    cprofile_out = os.environ.get("BENCH_CPROFILE")  # deterministic profile with call counts
+    profiler = None
+    if cprofile_out:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     try:
         loop.run_until_complete(task)
     except asyncio.CancelledError:
         pass
     finally:
         loop.close()
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(f"{cprofile_out}.{a.kind}.{os.getpid()}")
     sys.exit(0)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,7 @@ from ..protocol.serialized import SerializedHubMessage
 from .clients import HubCallerClients
 from .errors import build_error_message
 from .hub import HubCallerContext
+from .limiter import InvocationLimiter
 from .reconnect import ReplayBuffer
 from .streams import CancellationToken, UploadStream
 
@@ -66,6 +68,9 @@ NUMBERED = frozenset(
 NUMBERED_INCOMING = NUMBERED | {InvocationBindingFailureMessage, StreamBindingFailureMessage}
 
 
+_EAGER_TASKS = sys.version_info >= (3, 12)
+
+
 class HubConnectionContext:
     def __init__(self, handler: HubConnectionHandler, connection: HttpConnection) -> None:
         loop = asyncio.get_running_loop()
@@ -83,14 +88,13 @@ class HubConnectionContext:
         self._last_write_count = -1
         self._last_write_time = self.started_at
         self._buffer = b""
-        self._tasks: set[asyncio.Task[None]] = set()
         self.upload_streams: dict[str, UploadStream] = {}
         self.streams: dict[str, ActiveStream] = {}
         self.tokens: set[CancellationToken] = set()
         self.replay: ReplayBuffer | None = None
         """Set when stateful reconnect is active on this connection."""
         self._close_exception: Exception | None = None
-        self.invocation_slots = asyncio.Semaphore(handler.options.maximum_parallel_invocations_per_client)
+        self.invocation_slots = InvocationLimiter(handler.options.maximum_parallel_invocations_per_client)
         self.caller_context = HubCallerContext(self)
         self.caller_clients = HubCallerClients(handler.lifetime_manager, connection.connection_id)
         self.group_manager = handler.group_manager
@@ -358,11 +362,20 @@ class HubConnectionContext:
 
     # -------------------------------------------------------------- tasks
 
-    def start_task(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        self._handler.track(task)
-        task.add_done_callback(self._tasks.discard)
+    def start_task(self, coro: Coroutine[Any, Any, None], *, eager: bool = False) -> asyncio.Task[None]:
+        """A task owned by the hub handler, which logs its failure and cancels
+        it at shutdown if still running.
+
+        ``eager`` (used for hub invocations) starts it at once on Python
+        3.12+, so a method that never waits finishes without a trip through
+        the event loop; on 3.11, which has no eager tasks, it is a plain task.
+        """
+        loop = asyncio.get_running_loop()
+        if eager and _EAGER_TASKS:
+            task: asyncio.Task[None] = asyncio.Task(coro, loop=loop, eager_start=True)  # type: ignore[call-arg,unused-ignore]
+        else:
+            task = loop.create_task(coro)
+        self._handler.track(task)  # owns it: logs its failure, cancels it at shutdown
         return task
 
     # ------------------------------------------------------ housekeeping

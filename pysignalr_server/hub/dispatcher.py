@@ -42,10 +42,10 @@ from ..protocol.messages import (
     StreamInvocationMessage,
     StreamItemMessage,
 )
-from .clients import HubCallerClients
 from .descriptors import HubMethodDescriptor
 from .errors import build_error_message
 from .hub import Hub
+from .limiter import InvocationLimiter
 from .streams import CancellationToken, UploadStream
 
 if TYPE_CHECKING:
@@ -57,6 +57,9 @@ log = logging.getLogger("pysignalr_server.hub")
 
 METHOD_DOES_NOT_EXIST = "Method does not exist."
 STREAM_ERROR = "An error occurred on the server while streaming results."
+
+
+_TARGET_CACHE_SIZE = 256
 
 
 class ActiveStream:
@@ -74,15 +77,15 @@ class InvocationSlot:
     """The invocation slot a running hub method holds. Released once: when
     the method ends, or earlier when it waits for a client result."""
 
-    __slots__ = ("_semaphore",)
+    __slots__ = ("_limiter",)
 
-    def __init__(self, semaphore: asyncio.Semaphore) -> None:
-        self._semaphore: asyncio.Semaphore | None = semaphore
+    def __init__(self, limiter: InvocationLimiter) -> None:
+        self._limiter: InvocationLimiter | None = limiter
 
     def release(self) -> None:
-        semaphore, self._semaphore = self._semaphore, None
-        if semaphore is not None:
-            semaphore.release()
+        limiter, self._limiter = self._limiter, None
+        if limiter is not None:
+            limiter.release()
 
 
 class HubDispatcher:
@@ -96,13 +99,26 @@ class HubDispatcher:
     ) -> None:
         self.hub_class = hub_class
         self.methods = methods
+        self._by_target: dict[str, HubMethodDescriptor] = {}
         self.detailed_errors = detailed_errors
         self.stream_buffer_capacity = stream_buffer_capacity
 
     # ------------------------------------------------------------- binder
 
+    def find_method(self, target: str) -> HubMethodDescriptor | None:
+        """The method a client's target names (case and underscores ignored).
+
+        Targets seen before are looked up as sent; the cache of spellings is
+        bounded so that a client inventing new ones cannot grow it."""
+        descriptor = self._by_target.get(target)
+        if descriptor is None:
+            descriptor = self.methods.get(normalize_name(target))
+            if descriptor is not None and len(self._by_target) < _TARGET_CACHE_SIZE:
+                self._by_target[target] = descriptor
+        return descriptor
+
     def get_parameter_types(self, target: str) -> list[Any]:
-        descriptor = self.methods.get(normalize_name(target))
+        descriptor = self.find_method(target)
         if descriptor is None:
             raise HubException(METHOD_DOES_NOT_EXIST)
         return descriptor.parameter_types
@@ -118,9 +134,8 @@ class HubDispatcher:
         if slot is None:
             hub._clients = session.caller_clients
         else:
-            hub._clients = HubCallerClients(
-                session.lifetime_manager, session.connection_id, release_slot=slot.release
-            )
+            hub._clients = None
+            hub._clients_for = (session.lifetime_manager, session.connection_id, slot.release)
         hub._groups = session.group_manager
         return hub
 
@@ -254,7 +269,8 @@ class HubDispatcher:
         return False
 
     async def _invoke(self, session: HubConnectionContext, message: InvocationMessage) -> None:
-        descriptor = self.methods[normalize_name(message.target)]
+        descriptor = self.find_method(message.target)
+        assert descriptor is not None  # binding already rejected unknown targets
         if not self._authorized(session, descriptor, message.target, message.invocation_id):
             return
         if descriptor.is_streaming:
@@ -277,12 +293,14 @@ class HubDispatcher:
             # As in ASP.NET Core, a method with upload streams takes no slot:
             # waiting here for the slot it holds would stop this loop from
             # reading the items it waits for.
-            await session.invocation_slots.acquire()
+            slots = session.invocation_slots
+            if not slots.try_acquire():
+                await slots.acquire()
             if session.closing:
-                session.invocation_slots.release()
+                slots.release()
                 return
-            slot = InvocationSlot(session.invocation_slots)
-        session.start_task(self._run(session, descriptor, message, *prepared, slot))
+            slot = InvocationSlot(slots)
+        session.start_task(self._run(session, descriptor, message, *prepared, slot), eager=True)
 
     async def _run(
         self,
@@ -342,7 +360,8 @@ class HubDispatcher:
 
     def _stream_invocation(self, session: HubConnectionContext, message: StreamInvocationMessage) -> None:
         invocation_id = message.invocation_id
-        descriptor = self.methods[normalize_name(message.target)]
+        descriptor = self.find_method(message.target)
+        assert descriptor is not None  # binding already rejected unknown targets
         if not self._authorized(session, descriptor, message.target, invocation_id):
             return
         if not descriptor.is_streaming:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from ..lifetime.base import HubLifetimeManager
     from .clients import GroupManager, HubCallerClients
 
 __all__ = ["Hub", "HubCallerContext", "hub_method"]
@@ -99,10 +100,11 @@ class Hub:
     ``send_message`` all reach ``send_message``.
     """
 
-    __slots__ = ("__dict__", "_clients", "_context", "_groups")
+    __slots__ = ("__dict__", "_clients", "_clients_for", "_context", "_groups")
 
     _context: HubCallerContext
-    _clients: HubCallerClients
+    _clients: HubCallerClients | None
+    _clients_for: tuple[HubLifetimeManager, str, Callable[[], None]] | None
     _groups: GroupManager
 
     @property
@@ -111,7 +113,16 @@ class Hub:
 
     @property
     def clients(self) -> HubCallerClients:
-        return self._clients
+        clients = self._clients
+        if clients is None:
+            # Built on first use: most invocations never touch it, and each
+            # needs its own (it releases that invocation's slot on invoke).
+            from .clients import HubCallerClients  # runtime import: clients imports this module
+
+            assert self._clients_for is not None
+            manager, caller_id, release_slot = self._clients_for
+            clients = self._clients = HubCallerClients(manager, caller_id, release_slot=release_slot)
+        return clients
 
     @property
     def groups(self) -> GroupManager:

@@ -41,7 +41,24 @@ __all__ = ["JsonHubProtocol", "token_type_name", "READ_ERROR"]
 READ_ERROR = "Error reading JSON."
 
 _encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=json_default)
-_encode = _encoder.encode
+_c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+# JSONEncoder.encode builds its C encoder again on every call; building it
+# once saves that and two Python frames per message. Without the
+# circular-reference markers a cyclic result fails with RecursionError
+# instead of ValueError, still reported as a serialization failure.
+_c_encode: Any = (
+    None
+    if _c_make_encoder is None
+    else _c_make_encoder(
+        None, json_default, json.encoder.encode_basestring, None, ":", ",", False, False, False
+    )
+)
+
+
+def _encode(value: Any) -> str:
+    if _c_encode is None:  # pragma: no cover - CPython has the C accelerator
+        return _encoder.encode(value)
+    return "".join(_c_encode(value, 0))
 
 
 def _reject_constant(name: str) -> Any:
@@ -49,7 +66,24 @@ def _reject_constant(name: str) -> Any:
 
 
 _decoder = json.JSONDecoder(parse_constant=_reject_constant)
-_decode = _decoder.decode
+_full_decode = _decoder.decode
+_scan_once: Any = _decoder.scan_once  # type: ignore[attr-defined]
+
+
+def _decode(text: str) -> Any:
+    """``JSONDecoder.decode`` without its Python layers for the usual case: a
+    document that starts at the first character and ends at the last. Any
+    other input (surrounding whitespace, invalid JSON) takes the full path,
+    which raises the same errors as before."""
+    try:
+        value, end = _scan_once(text, 0)
+    except StopIteration:
+        return _full_decode(text)
+    if end != len(text):
+        return _full_decode(text)
+    return value
+
+
 _raw_decode = _decoder.raw_decode
 _scanstring: Any = json.decoder.scanstring  # type: ignore[attr-defined]
 
