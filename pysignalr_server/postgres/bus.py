@@ -33,7 +33,14 @@ import asyncpg
 
 from ..errors import SignalRError
 from .options import PostgresOptions
-from .protocol import channel_name, decode_batch, encode_batch, packed_batch
+from .protocol import (
+    channel_name,
+    decode_batch,
+    encode_batch,
+    notification_origin,
+    packed_batch,
+    spill_header,
+)
 
 __all__ = ["PostgresBus", "BackplaneUnavailableError", "BackplaneMetrics"]
 
@@ -77,11 +84,12 @@ class BackplaneMetrics:
 
 
 class _Pending:
-    __slots__ = ("future", "message")
+    __slots__ = ("deadline", "future", "message")
 
-    def __init__(self, message: list[Any], future: asyncio.Future[None]) -> None:
+    def __init__(self, message: list[Any], future: asyncio.Future[None], deadline: float) -> None:
         self.message = message
         self.future = future
+        self.deadline = deadline
 
 
 class PostgresBus:
@@ -96,6 +104,8 @@ class PostgresBus:
         self._listener: asyncpg.Connection | None = None
         self._inbox: asyncio.Queue[str] = asyncio.Queue(maxsize=options.inbox_size)
         self._pending: list[_Pending] = []
+        self._in_flight: list[_Pending] = []
+        self._expiry: asyncio.TimerHandle | None = None
         self._wake_publisher = asyncio.Event()
         self._seq = 0
         self._last_seq: dict[str, int] = {}
@@ -163,6 +173,9 @@ class PostgresBus:
             return
         self._users = 0
         self._closing = True
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -253,23 +266,25 @@ class PostgresBus:
     async def _consume(self) -> None:
         while True:
             payload = await self._inbox.get()
+            origin, body = notification_origin(payload)
+            if origin == self.server_id:
+                self.metrics.batches_received += 1
+                continue  # our own batch: delivered locally when it was sent
             try:
-                if payload.startswith("S"):
-                    data = await self._fetch_spilled(int(payload[1:]))
+                if body.startswith("S"):
+                    data = await self._fetch_spilled(int(body[1:]))
                     if data is None:
                         self.metrics.gaps += 1
                         self.metrics.missed_batches += 1
-                        log.error("Spilled backplane batch %s is gone (older than spill_ttl?)", payload[1:])
+                        log.error("Spilled backplane batch %s is gone (older than spill_ttl?)", body[1:])
                         continue
                     server_id, seq, messages = decode_batch(data)
                 else:
-                    server_id, seq, messages = decode_batch(payload)
+                    server_id, seq, messages = decode_batch(body)
             except Exception:
                 log.exception("Undecodable backplane notification dropped")
                 continue
             self.metrics.batches_received += 1
-            if server_id == self.server_id:
-                continue  # our own batch: delivered locally when it was sent
             last = self._last_seq.get(server_id)
             if last is not None and seq > last + 1:
                 self.metrics.gaps += 1
@@ -304,8 +319,10 @@ class PostgresBus:
 
     def publish(self, message: list[Any]) -> asyncio.Future[None]:
         """Queue ``message``; the future resolves once it is committed to
-        Postgres, or fails with ``BackplaneUnavailableError``."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        Postgres, or fails with ``BackplaneUnavailableError`` (at the latest
+        about ``publish_timeout`` after this call)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
         if self._closing or self._pool is None:
             future.set_exception(BackplaneUnavailableError("The Postgres backplane is not running."))
             return future
@@ -314,9 +331,43 @@ class PostgresBus:
                 BackplaneUnavailableError("Too many messages are waiting for Postgres; the send was refused.")
             )
             return future
-        self._pending.append(_Pending(message, future))
+        self._pending.append(_Pending(message, future, loop.time() + self.options.publish_timeout))
+        if self._expiry is None:
+            self._expiry = loop.call_later(self._expiry_interval(), self._expire)
         self._wake_publisher.set()
         return future
+
+    def _expiry_interval(self) -> float:
+        return max(0.01, min(0.25, self.options.publish_timeout / 4))
+
+    def _expire(self) -> None:
+        """Fail the sends older than ``publish_timeout``. One timer for the
+        whole queue instead of one per message: at tens of thousands of sends
+        a second a timeout per send was a tenth of the sending server's time.
+        Expired sends still queued are dropped (their senders were told they
+        failed); a batch in flight cannot be recalled."""
+        self._expiry = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        timeout = self.options.publish_timeout
+        for group in (self._in_flight, self._pending):
+            for pending in group:
+                if pending.deadline > now:
+                    break  # queued in order: the rest expire later
+                if not pending.future.done():
+                    pending.future.set_exception(
+                        BackplaneUnavailableError(
+                            f"Postgres did not commit the notification within {timeout}s; the send failed."
+                        )
+                    )
+        expired = 0
+        for pending in self._pending:
+            if not pending.future.done():
+                break
+            expired += 1
+        del self._pending[:expired]
+        if self._pending or self._in_flight:
+            self._expiry = loop.call_later(self._expiry_interval(), self._expire)
 
     async def _publish_forever(self) -> None:
         o = self.options
@@ -326,6 +377,11 @@ class PostgresBus:
             while self._pending:
                 batch = self._pending[: o.batch_max_messages]
                 del self._pending[: len(batch)]
+                # Sends that expired or were cancelled while queued are not published.
+                batch = [p for p in batch if not p.future.done()]
+                if not batch:
+                    continue
+                self._in_flight = batch
                 try:
                     await self._publish_batch([p.message for p in batch])
                 except asyncio.CancelledError:
@@ -344,6 +400,8 @@ class PostgresBus:
                         if not pending.future.done():
                             pending.future.set_exception(error)
                     continue
+                finally:
+                    self._in_flight = []
                 for pending in batch:
                     if not pending.future.done():
                         pending.future.set_result(None)
@@ -368,9 +426,10 @@ class PostgresBus:
                 await asyncio.wait_for(
                     conn.execute(
                         f"WITH row AS (INSERT INTO {_quote(o.spill_table)} (payload) "
-                        "VALUES ($2) RETURNING id) SELECT pg_notify($1, 'S' || row.id) FROM row",
+                        "VALUES ($2) RETURNING id) SELECT pg_notify($1, $3 || row.id) FROM row",
                         self.channel,
                         packed_batch(self.server_id, seq, messages),
+                        spill_header(self.server_id),
                     ),
                     o.publish_timeout,
                 )

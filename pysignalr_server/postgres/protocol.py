@@ -1,10 +1,13 @@
 """Backplane wire format (sans-IO): what one server tells the others.
 
 A notification carries one *batch*: ``[server_id, seq, [message, ...]]``
-packed with MessagePack and base64-encoded (NOTIFY payloads are text).
-``seq`` numbers each server's batches from 1 so receivers notice gaps. A
-batch too large for NOTIFY is stored in the spill table and the
-notification carries ``S<row id>`` instead.
+packed with MessagePack and base64-encoded (NOTIFY payloads are text),
+behind a plain ``<server_id>:`` header: every server hears its own
+notifications too, and the header lets it skip them without decoding
+(they were delivered locally when sent). ``seq`` numbers each server's
+batches from 1 so receivers notice gaps. A batch too large for NOTIFY is
+stored in the spill table and the notification carries
+``<server_id>:S<row id>`` instead.
 
 Messages (every one starts with the hub key, so hubs never see each
 other's traffic):
@@ -41,6 +44,8 @@ __all__ = [
     "REMOVE",
     "encode_batch",
     "decode_batch",
+    "notification_origin",
+    "spill_header",
     "channel_name",
 ]
 
@@ -50,12 +55,30 @@ ADD, REMOVE = 1, 2
 
 
 def encode_batch(server_id: str, seq: int, messages: list[list[Any]]) -> str:
+    """The notification text of a batch: ``<server_id>:<base64>``."""
     packed = msgpack.packb([server_id, seq, messages], use_bin_type=True)
-    return base64.b64encode(packed).decode("ascii")
+    return f"{server_id}:{base64.b64encode(packed).decode('ascii')}"
+
+
+def spill_header(server_id: str) -> str:
+    """What precedes the row id in the notification of a spilled batch."""
+    return f"{server_id}:S"
+
+
+def notification_origin(payload: str) -> tuple[str, str]:
+    """``(server_id, body)`` of a notification; the body is the base64 batch
+    or ``S<row id>`` (base64 has no ``:``, so the first one ends the id)."""
+    server_id, _, body = payload.partition(":")
+    return server_id, body
 
 
 def decode_batch(data: bytes | str) -> tuple[str, int, list[list[Any]]]:
-    raw = base64.b64decode(data) if isinstance(data, str) else data
+    """A batch from its notification text, its base64 body, or the packed
+    bytes kept in the spill table."""
+    if isinstance(data, str):
+        raw = base64.b64decode(data.rpartition(":")[2])
+    else:
+        raw = data
     server_id, seq, messages = msgpack.unpackb(raw, raw=False, strict_map_key=False)
     return str(server_id), int(seq), list(messages)
 

@@ -38,7 +38,7 @@ from pysignalr_server.postgres import (
     PostgresHubLifetimeManager,
 )
 from pysignalr_server.postgres.bus import _quote
-from pysignalr_server.postgres.protocol import encode_batch
+from pysignalr_server.postgres.protocol import encode_batch, notification_origin, spill_header
 from tests.unit.test_lifetime_spec import FakeConnection, assert_hello_world
 
 HUB = "tests.Hub"
@@ -116,9 +116,10 @@ async def test_postgres_payload_limit_is_what_the_threshold_assumes(pg_admin: as
 
 
 async def test_exact_spill_boundary(new_bus: NewBus, pg_admin: asyncpg.Connection) -> None:
-    """The notification text is base64, always a multiple of 4 characters
-    long, so 7999 cannot occur: 7996 is the longest text that can go
-    through NOTIFY and 8000 (Postgres's limit) the shortest that must spill.
+    """The notification text is a 33-character header (server id and ':')
+    and base64, always a multiple of 4 characters long, so its length is 1
+    more than a multiple of 4: 7997 is the longest text that can go through
+    NOTIFY (Postgres takes 7999) and 8001 the shortest that must spill.
     Both reach the other bus intact; the raw notifications show which path
     each took."""
     sender, receiver = await new_bus(), await new_bus()
@@ -127,34 +128,35 @@ async def test_exact_spill_boundary(new_bus: NewBus, pg_admin: asyncpg.Connectio
     raw = RawListener()
     await pg_admin.add_listener(sender.channel, raw)
     try:
-        below = crafted(sender, 7996)
+        below = crafted(sender, 7997)
         text = encode_batch(sender.server_id, sender._seq + 1, [below])
         await sender.publish(below)
         await received.wait_for(lambda bodies: bodies == [below])
         await raw.wait_count(1)
         assert raw.payloads == [text]  # the batch itself, through NOTIFY
-        assert len(raw.payloads[0]) == 7996
+        assert len(raw.payloads[0]) == 7997
         assert sender.metrics.spilled == 0
 
-        at = crafted(sender, 8000)
+        at = crafted(sender, 8001)
         await sender.publish(at)
         await received.wait_for(lambda bodies: bodies == [below, at])
         await raw.wait_count(2)
-        assert raw.payloads[1].startswith("S") and raw.payloads[1][1:].isdigit()
+        origin, body = notification_origin(raw.payloads[1])
+        assert origin == sender.server_id and body.startswith("S") and body[1:].isdigit()
         assert sender.metrics.spilled == 1
     finally:
         await pg_admin.remove_listener(sender.channel, raw)
 
 
-@pytest.mark.parametrize(("threshold", "spilled"), [(7997, 0), (7996, 1)])
+@pytest.mark.parametrize(("threshold", "spilled"), [(7998, 0), (7997, 1)])
 async def test_spill_threshold_is_exclusive(new_bus: NewBus, threshold: int, spilled: int) -> None:
-    """Texts "this long or longer" spill: a 7996-character text stays in NOTIFY
-    under a threshold of 7997 and spills under 7996."""
+    """Texts "this long or longer" spill: a 7997-character text stays in NOTIFY
+    under a threshold of 7998 and spills under 7997."""
     sender = await new_bus(spill_threshold=threshold)
     receiver = await new_bus()
     received = Recorder()
     receiver.register(HUB, received)
-    message = crafted(sender, 7996)
+    message = crafted(sender, 7997)
     await sender.publish(message)
     await received.wait_for(lambda bodies: bodies == [message])
     assert sender.metrics.spilled == spilled
@@ -201,7 +203,7 @@ async def test_spilled_rows_are_deleted_after_spill_ttl(
     assert await receiver.clean_spill_once() == 1
     assert [r["id"] for r in await pg_admin.fetch(f"SELECT id FROM {table}")] == [ids[1]]
 
-    receiver._inbox.put_nowait(f"S{ids[0]}")  # a late notification for the deleted row
+    receiver._inbox.put_nowait(f"{spill_header(sender.server_id)}{ids[0]}")  # late, for the deleted row
     await sender.publish([HUB, "barrier"])
     await received.wait_for(lambda bodies: bodies[-1] == [HUB, "barrier"])
     assert received.bodies == [first, second, [HUB, "barrier"]]

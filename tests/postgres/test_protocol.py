@@ -26,7 +26,9 @@ from pysignalr_server.postgres.protocol import (
     channel_name,
     decode_batch,
     encode_batch,
+    notification_origin,
     packed_batch,
+    spill_header,
 )
 
 SERVER = "0123456789abcdef0123456789abcdef"
@@ -67,7 +69,8 @@ def test_spill_form_round_trip_and_equals_the_notified_form(messages: list[list[
     raw = packed_batch(SERVER, 9, messages)
     assert isinstance(raw, bytes)
     assert decode_batch(raw) == (SERVER, 9, messages)
-    assert base64.b64decode(encode_batch(SERVER, 9, messages)) == raw
+    header, body = encode_batch(SERVER, 9, messages).split(":")
+    assert header == SERVER and base64.b64decode(body) == raw
 
 
 def test_bytes_stay_bytes_and_strings_stay_strings() -> None:
@@ -81,11 +84,21 @@ def test_batch_layout_is_server_seq_messages() -> None:
     assert msgpack.unpackb(raw, raw=False) == [SERVER, 3, [["h", ACK, SERVER, 1]]]
 
 
-def test_encoded_length_is_the_base64_of_the_packed_length() -> None:
-    """What the spill threshold measures: len(text) = 4 * ceil(packed / 3)."""
+def test_encoded_length_is_the_header_plus_the_base64_of_the_packed_length() -> None:
+    """What the spill threshold measures: len(text) = len(id) + 1 + 4 * ceil(packed / 3)."""
     for n in range(0, 50):
         messages = [["h", "x" * n]]
-        assert len(encode_batch(SERVER, 1, messages)) == 4 * -(-len(packed_batch(SERVER, 1, messages)) // 3)
+        packed = len(packed_batch(SERVER, 1, messages))
+        assert len(encode_batch(SERVER, 1, messages)) == len(SERVER) + 1 + 4 * -(-packed // 3)
+
+
+def test_the_origin_is_read_without_decoding_the_batch() -> None:
+    """Every server hears its own notifications: the header names the
+    sender, for batches and for spilled ones alike."""
+    text = encode_batch(SERVER, 5, [["h", "x"]])
+    assert notification_origin(text) == (SERVER, text[len(SERVER) + 1 :])
+    assert decode_batch(notification_origin(text)[1]) == (SERVER, 5, [["h", "x"]])
+    assert notification_origin(spill_header(SERVER) + "42") == (SERVER, "S42")
 
 
 # ----------------------------------------------------------- channel names
