@@ -458,6 +458,38 @@ async def test_publish_that_postgres_does_not_commit_in_time_fails_with_unavaila
         await m2.close()
 
 
+async def test_sends_queued_behind_a_stuck_batch_expire_and_are_never_published(
+    new_bus: NewBus, pg_admin: asyncpg.Connection, spill_table: str
+) -> None:
+    """One timer watches the whole publish queue: a batch stuck in Postgres
+    and the sends queued behind it all fail after publish_timeout, and the
+    queued ones are dropped, so a sender told "failed" never sees its message
+    delivered later."""
+    sender = await new_bus(publish_timeout=0.5)
+    receiver = await new_bus()
+    received = Recorder()
+    receiver.register(HUB, received)
+    locker = pg_admin.transaction()
+    await locker.start()
+    await pg_admin.execute(f"LOCK TABLE {_quote(spill_table)} IN ACCESS EXCLUSIVE MODE")
+    try:
+        started = time.monotonic()
+        stuck = sender.publish([HUB, "big", "y" * 20_000])  # must spill: waits for the lock
+        while not sender._in_flight:
+            await asyncio.sleep(0)  # until the publisher has taken it
+        queued = [sender.publish([HUB, "queued", i]) for i in range(3)]
+        for future in (stuck, *queued):
+            with pytest.raises(BackplaneUnavailableError, match="within 0.5s"):
+                await asyncio.wait_for(future, 3.0)
+        assert 0.4 < time.monotonic() - started < 1.5
+        assert sender._pending == []  # the expired sends left the queue
+    finally:
+        await locker.rollback()
+    await sender.publish([HUB, "barrier"])
+    await received.wait_for(lambda bodies: [HUB, "barrier"] in bodies)
+    assert not [b for b in received.bodies if b[1] == "queued"]
+
+
 # -------------------------------------------------------------- lifecycle
 
 
