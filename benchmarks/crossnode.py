@@ -197,13 +197,23 @@ def _step(snd, rcv, rate: float, secs: float, seq: int) -> tuple[dict, int]:
     return res, end
 
 
+def _sustained(step: dict) -> bool:
+    return (
+        step["achieved"] >= 0.98 * step["rate"]
+        and step["p99"] < 50
+        and not step["failed"]
+        and not step["skipped"]
+        and not step["missing"]
+    )
+
+
 def run(quick: bool) -> list[dict]:
     from .pg_baseline import run_baselines
 
     S = "crossnode"
     rows: list[dict] = []
     if quick:
-        search, secs = [4000], 0.7
+        search, secs = [10000, 20000], 0.7
     else:
         search, secs = [2500, 5000, 10000, 15000, 20000, 25000, 30000, 40000], 4.0
     prefix = f"bench{os.getpid()}"
@@ -292,22 +302,23 @@ def run(quick: bool) -> list[dict]:
         rows.append(row(S, v, "msgs/s sustained", p["achieved"], "msg/s"))
         rows.append(row(S, v, "p50 latency", p["p50"], "ms"))
         rows.append(row(S, v, "p99 latency", p["p99"], "ms"))
-        if p["p99"] < 50:
-            best_ok = max(best_ok, p["achieved"])
+        if _sustained(p):
+            best_ok = max(best_ok, p["rate"])
     for s in steps:
-        if s["p99"] < 50 and not s["failed"] and not s["missing"]:
-            best_ok = max(best_ok, s["achieved"])
+        if _sustained(s):
+            best_ok = max(best_ok, s["rate"])
     brow_rows, base = run_baselines(quick)
     pg1 = base.get("pg-1conn", {}).get("rate")
     r = row(
         S,
         "signalr-pg",
-        "best msgs/s with p99<50ms",
+        "best rate sustained, p99<50ms",
         best_ok,
         "msg/s",
         baseline=pg1,
         target=">= 20000 msg/s at p99 < 50 ms",
-        note="baseline = raw pg_notify, 1 msg/notify, 1 conn",
+        note="an offered rate counts as sustained when >= 98% of it arrived, nothing was lost or "
+        "refused and p99 < 50 ms; baseline = raw pg_notify, 1 msg/notify, 1 conn",
     )
     r["met"] = best_ok >= 20000
     rows.append(r)
