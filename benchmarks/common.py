@@ -18,6 +18,7 @@ Helpers here:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -138,10 +139,8 @@ class Proc:
                 self.popen.wait()
         for s in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
             if s:
-                try:
+                with contextlib.suppress(OSError):
                     s.close()
-                except Exception:
-                    pass
 
     def __enter__(self) -> Proc:
         return self

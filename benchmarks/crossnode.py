@@ -53,9 +53,12 @@ async def _recv(port: int, n: int) -> None:
         assert m.data.startswith("{}\x1e"), m
         wss.append(ws)
 
+    progress = asyncio.Event()  # set on every message: lets report() wait without polling
+
     async def pump(k: int, ws) -> None:
         c, la, ar = counts[k], lat[k], arrived[k]
         async for msg in ws:
+            progress.set()
             if msg.type != aiohttp.WSMsgType.TEXT:
                 break
             now = time.time()
@@ -78,9 +81,13 @@ async def _recv(port: int, n: int) -> None:
             break
         a, b, timeout = int(line[1]), int(line[2]), float(line[3])
         deadline = time.time() + timeout
-        while time.time() < deadline and any(c[a:b].count(0) for c in counts):
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.1)
+        while any(c[a:b].count(0) for c in counts):
+            progress.clear()
+            try:
+                await asyncio.wait_for(progress.wait(), max(0.0, deadline - time.time()))
+            except TimeoutError:
+                break
+        await asyncio.sleep(0.1)  # a grace period in which late duplicates would still be counted
         missing = sum(c[a:b].count(0) for c in counts)
         dups = sum(b - a - c[a:b].count(0) - c[a:b].count(1) for c in counts)
         lats = sorted(x for la in lat for x in la[a:b])
@@ -121,7 +128,9 @@ async def _send(port: int) -> None:
             max_inflight = 16
             skipped = [0]
 
-            async def post(ts: float, start: int, count: int) -> None:
+            async def post(
+                ts: float, start: int, count: int, ok_ranges: list = ok_ranges, failed: list = failed
+            ) -> None:
                 try:
                     async with session.post(url, data=f"{ts:.6f} {start} {count}") as r:
                         await r.read()
@@ -129,7 +138,7 @@ async def _send(port: int) -> None:
                             ok_ranges.append((start, count))
                         else:
                             failed[0] += count
-                except Exception:
+                except (aiohttp.ClientError, OSError, TimeoutError):
                     failed[0] += count
 
             await asyncio.sleep(max(0.0, start_at - time.time()))
@@ -213,7 +222,7 @@ def run(quick: bool) -> list[dict]:
     S = "crossnode"
     rows: list[dict] = []
     if quick:
-        search, secs = [10000, 20000], 0.7
+        search, secs = [10000, 20000], 0.5
     else:
         search, secs = [2500, 5000, 10000, 15000, 20000, 25000, 30000, 40000], 4.0
     prefix = f"bench{os.getpid()}"
@@ -223,8 +232,9 @@ def run(quick: bool) -> list[dict]:
         server("signalr-pg", prefix, role=None) as (port_a, _),
         server("signalr-pg", prefix, role=None) as (port_b, _),
     ):
-        time.sleep(0.5)
-        rcv = spawn(["-m", "benchmarks.crossnode", "recv", str(port_b), str(RECEIVERS)], name="xn-recv", role=None)
+        rcv = spawn(
+            ["-m", "benchmarks.crossnode", "recv", str(port_b), str(RECEIVERS)], name="xn-recv", role=None
+        )
         snd = spawn(["-m", "benchmarks.crossnode", "send", str(port_a)], name="xn-send", role=None)
         with rcv, snd:
             rcv.wait_for("READY", 30)
@@ -288,7 +298,7 @@ def run(quick: bool) -> list[dict]:
             float(knee),
             "msg/s",
             note=(
-                "QUICK: search capped at %d/s, not a real knee; " % search[-1]
+                f"QUICK: search capped at {search[-1]}/s, not a real knee; "
                 if quick and knee == search[-1]
                 else ""
             )

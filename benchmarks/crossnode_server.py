@@ -14,9 +14,16 @@ import asyncio
 import gc
 import os
 import resource
+import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
 
 from aiohttp import web
+
+from .common import free_port, pin
 
 
 def _rss_kib() -> int:
@@ -38,7 +45,7 @@ async def collect(request: web.Request) -> web.Response:
         import ctypes
 
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except Exception:
+    except (OSError, AttributeError):  # not glibc
         pass
     return web.json_response({"rss_kib": _rss_kib(), "pid": os.getpid()})
 
@@ -130,18 +137,8 @@ if __name__ == "__main__":
 # ---------------------------------------------------------------------------------------------
 # Small harness helpers shared by idle.py, churn.py, crossnode.py, pg_baseline.py
 # ---------------------------------------------------------------------------------------------
-import socket
-import subprocess
-import time
-from contextlib import contextmanager
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
@@ -152,20 +149,16 @@ def server(mode: str, prefix: str = "bench", keep_alive: float = 5.0, role: str 
     proc = subprocess.Popen(
         [sys.executable, "-m", "benchmarks.crossnode_server", mode, str(port), prefix], cwd=ROOT, env=env
     )
-    from .common import pin
-
     pin(proc.pid, role)
     try:
-        import urllib.request
-
         deadline = time.time() + 20
         while True:
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/debug/rss", timeout=1).read()
                 break
-            except Exception:
+            except (OSError, urllib.error.URLError):
                 if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(f"server {mode} did not start")
+                    raise RuntimeError(f"server {mode} did not start") from None
                 time.sleep(0.1)
         yield port, proc.pid
     finally:

@@ -12,6 +12,7 @@ Worker: ``python -m benchmarks.idle worker MODE PORT N`` -> stdin commands ``ope
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 
@@ -126,10 +127,8 @@ def _measure(mode: str, n_total: int, nproc: int, hold: float, keep_alive: float
             gcd = http_json(port, "/debug/gc", "POST")["rss_kib"]
         finally:
             for w in workers:
-                try:
+                with contextlib.suppress(OSError, ValueError):  # already gone
                     w.send("quit")
-                except Exception:
-                    pass
                 w.stop()
     n = per * nproc
     return dict(

@@ -14,6 +14,7 @@ Worker: python -m benchmarks.pg_baseline listen KIND CHANNEL | send KIND CHANNEL
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 
@@ -28,6 +29,8 @@ async def _listen(kind: str, channel: str) -> None:
     dups = [0]
     n = [0]
     last = [0.0]
+    all_in = asyncio.Event()
+    expect = [-1]
 
     def on_payload(payload: str) -> None:
         now = time.time()
@@ -40,10 +43,13 @@ async def _listen(kind: str, channel: str) -> None:
             n[0] += 1
             lats.append(now - float(ts))
         last[0] = now
+        if n[0] >= expect[0] >= 0:
+            all_in.set()
 
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    pump_task: asyncio.Task[None] | None = None
     if kind == "pg":
         import asyncpg
 
@@ -61,13 +67,15 @@ async def _listen(kind: str, channel: str) -> None:
                 if m["type"] == "message":
                     on_payload(m["data"].decode())
 
-        asyncio.create_task(pump())
+        pump_task = asyncio.create_task(pump())
     print("READY", flush=True)
     line = (await reader.readline()).decode().split()  # "expect N"
-    expect = int(line[1])
-    deadline = time.time() + 10
-    while n[0] < expect and time.time() < deadline:
-        await asyncio.sleep(0.05)
+    expect[0] = int(line[1])
+    if n[0] < expect[0]:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_in.wait(), 10)
+    if pump_task is not None:
+        pump_task.cancel()
     lats.sort()
     emit_result(
         {

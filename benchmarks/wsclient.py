@@ -156,7 +156,9 @@ class WsClientProtocol(asyncio.Protocol):
             self.transport.close()
 
 
-async def ws_connect(url: str, on_message: OnMessage | None = None, timeout: float = 30.0) -> WsClientProtocol:
+async def ws_connect(
+    url: str, on_message: OnMessage | None = None, timeout: float = 30.0
+) -> WsClientProtocol:
     """Open ``ws://host:port/path?query`` and return the protocol once upgraded."""
     u = urlsplit(url)
     host, port = u.hostname or "127.0.0.1", u.port or 80
