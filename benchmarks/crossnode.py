@@ -25,7 +25,7 @@ import sys
 import time
 from array import array
 
-from .common import DeliveryError, emit_result, percentile, row, spawn
+from .common import DeliveryError, emit_result, percentile, proc_cpu, row, spawn
 from .crossnode_server import raise_nofile, server
 
 HANDSHAKE = '{"protocol":"json","version":1}\x1e'
@@ -179,9 +179,33 @@ async def _send(port: int) -> None:
 
 
 # ------------------------------------------------------------------------------ driver
-def _step(snd, rcv, rate: float, secs: float, seq: int) -> tuple[dict, int]:
+def _postgres_pids() -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as f:
+                    if f.read().strip() == "postgres":
+                        pids.append(int(entry))
+            except OSError:
+                continue
+    return pids
+
+
+def _cpu(pids: dict[str, list[int]]) -> dict[str, float]:
+    return {name: sum(proc_cpu(p) for p in group) for name, group in pids.items()}
+
+
+def _step(
+    snd, rcv, rate: float, secs: float, seq: int, pids: dict[str, list[int]] | None = None
+) -> tuple[dict, int]:
+    groups = dict(pids or {})
+    groups["postgres"] = _postgres_pids()
+    cpu0, t0 = _cpu(groups), time.monotonic()
     snd.send(f"rate {rate} {secs} {seq} {time.time() + 0.3}")
     s = snd.result(timeout=secs + 60)
+    busy = max(1e-3, time.monotonic() - t0 - 0.3)  # the sender starts 0.3 s after the command
+    cpu = {k: (v - cpu0[k]) / busy for k, v in _cpu(groups).items()}
     end = s["seq_end"]
     rcv.send(f"report {seq} {end} 5")
     r = rcv.result(timeout=60)
@@ -202,6 +226,7 @@ def _step(snd, rcv, rate: float, secs: float, seq: int) -> tuple[dict, int]:
         failed=s["failed"],
         skipped=s["skipped"],
         missing=r["missing"],
+        cpu=cpu,
     )
     return res, end
 
@@ -229,8 +254,8 @@ def run(quick: bool) -> list[dict]:
     steps: list[dict] = []
     # Not pinned: two server processes and Postgres share the machine with the load.
     with (
-        server("signalr-pg", prefix, role=None) as (port_a, _),
-        server("signalr-pg", prefix, role=None) as (port_b, _),
+        server("signalr-pg", prefix, role=None) as (port_a, pid_a),
+        server("signalr-pg", prefix, role=None) as (port_b, pid_b),
     ):
         rcv = spawn(
             ["-m", "benchmarks.crossnode", "recv", str(port_b), str(RECEIVERS)], name="xn-recv", role=None
@@ -239,12 +264,13 @@ def run(quick: bool) -> list[dict]:
         with rcv, snd:
             rcv.wait_for("READY", 30)
             snd.wait_for("READY", 30)
+            pids = {"node A": [pid_a], "node B": [pid_b], "load": [rcv.pid, snd.pid]}
             seq = 0
             # warm-up (also proves the path works)
             _, seq = _step(snd, rcv, 200, 0.5, seq)
             knee = None
             for rate in search:
-                res, seq = _step(snd, rcv, rate, secs, seq)
+                res, seq = _step(snd, rcv, rate, secs, seq, pids)
                 steps.append(res)
                 print(f"  crossnode search {rate}/s -> {res}", file=sys.stderr, flush=True)
                 ok = (
@@ -261,7 +287,7 @@ def run(quick: bool) -> list[dict]:
                 knee = search[0] / 2
             points = []
             for frac in (0.25, 0.5, 0.75, 1.0):
-                res, seq = _step(snd, rcv, knee * frac, secs, seq)
+                res, seq = _step(snd, rcv, knee * frac, secs, seq, pids)
                 if res["missing"]:
                     raise DeliveryError(
                         f"crossnode @ {knee * frac}/s: {res['missing']} deliveries lost "
@@ -312,6 +338,9 @@ def run(quick: bool) -> list[dict]:
         rows.append(row(S, v, "msgs/s sustained", p["achieved"], "msg/s"))
         rows.append(row(S, v, "p50 latency", p["p50"], "ms"))
         rows.append(row(S, v, "p99 latency", p["p99"], "ms"))
+        if frac == 1.0:
+            for who, cores in p["cpu"].items():
+                rows.append(row(S, v, f"CPU {who}", cores, "cores"))
         if _sustained(p):
             best_ok = max(best_ok, p["rate"])
     for s in steps:
