@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -68,7 +67,6 @@ NUMBERED = frozenset(
 NUMBERED_INCOMING = NUMBERED | {InvocationBindingFailureMessage, StreamBindingFailureMessage}
 
 
-_EAGER_TASKS = sys.version_info >= (3, 12)
 
 
 class HubConnectionContext:
@@ -362,19 +360,10 @@ class HubConnectionContext:
 
     # -------------------------------------------------------------- tasks
 
-    def start_task(self, coro: Coroutine[Any, Any, None], *, eager: bool = False) -> asyncio.Task[None]:
+    def start_task(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """A task owned by the hub handler, which logs its failure and cancels
-        it at shutdown if still running.
-
-        ``eager`` (used for hub invocations) starts it at once on Python
-        3.12+, so a method that never waits finishes without a trip through
-        the event loop; on 3.11, which has no eager tasks, it is a plain task.
-        """
-        loop = asyncio.get_running_loop()
-        if eager and _EAGER_TASKS:
-            task: asyncio.Task[None] = asyncio.Task(coro, loop=loop, eager_start=True)  # type: ignore[call-arg,unused-ignore]
-        else:
-            task = loop.create_task(coro)
+        it at shutdown if still running."""
+        task = asyncio.get_running_loop().create_task(coro)
         self._handler.track(task)  # owns it: logs its failure, cancels it at shutdown
         return task
 

@@ -300,7 +300,7 @@ class HubDispatcher:
                 slots.release()
                 return
             slot = InvocationSlot(slots)
-        session.start_task(self._run(session, descriptor, message, *prepared, slot), eager=True)
+        session.start_task(self._run(session, descriptor, message, *prepared, slot))
 
     async def _run(
         self,
