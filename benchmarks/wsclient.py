@@ -49,6 +49,7 @@ class WsClientProtocol(asyncio.Protocol):
         self._buf = bytearray()
         self._first: asyncio.Future[tuple[int, bytes]] | None = None
         self._pending: list[tuple[int, bytes]] = []  # data frames before anyone consumes them
+        self._raw: Callable[[bytes], None] | None = None
 
     # -- asyncio.Protocol
 
@@ -57,6 +58,9 @@ class WsClientProtocol(asyncio.Protocol):
         transport.write(self._request)
 
     def data_received(self, data: bytes) -> None:
+        if self._raw is not None:
+            self._raw(data)
+            return
         buf = self._buf
         buf += data
         if not self.upgraded.done():
@@ -142,6 +146,18 @@ class WsClientProtocol(asyncio.Protocol):
             return await asyncio.wait_for(self._first, timeout)
         finally:
             self._first = None
+
+    def start_raw(self, on_data: Callable[[bytes], None]) -> None:
+        """From now on hand the raw bytes of every read to ``on_data``, frames
+        unparsed (for receivers that only scan for markers; see fanout.py).
+        Nothing is sent back from then on: no pong, no close reply."""
+        self._raw = on_data
+        pending, self._pending = self._pending, []
+        for _, payload in pending:  # frames already split off: their payloads will do
+            on_data(payload)
+        if self._buf:
+            data, self._buf = bytes(self._buf), bytearray()
+            on_data(data)
 
     def start(self, on_message: OnMessage) -> None:
         """Hand every data frame from now on (and any already queued) to ``on_message``."""
