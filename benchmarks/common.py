@@ -269,6 +269,12 @@ def runs_count(quick: bool, full: int = 3) -> int:
     return 1 if quick else full
 
 
+def paired_ratio(values: Sequence[float], baselines: Sequence[float]) -> float:
+    """The median of per-run ratios: each run's figure over the baseline measured right next
+    to it, which cancels the machine's slow drifts better than a ratio of two medians."""
+    return median([v / b for v, b in zip(values, baselines, strict=True) if b])
+
+
 # --------------------------------------------------------------------------- rows
 
 
@@ -283,6 +289,7 @@ def row(
     target_ratio: float | None = None,
     higher_is_better: bool = True,
     note: str = "",
+    ratio: float | None = None,
     **extra: Any,
 ) -> dict:
     """Build a result row.
@@ -290,8 +297,7 @@ def row(
     ``target_ratio`` with ``baseline``: met when value/baseline >= target_ratio (higher is
     better) or <= target_ratio (lower is better).  Rows without a target have ``met=None``.
     """
-    ratio = None
-    if baseline not in (None, 0) and value == value and baseline == baseline:
+    if ratio is None and baseline not in (None, 0) and value == value and baseline == baseline:
         ratio = value / baseline
     met = None
     if target_ratio is not None:

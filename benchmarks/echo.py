@@ -219,14 +219,16 @@ def run(quick: bool) -> list[dict]:
     workers = 2 if quick else 4
     size = 64
     warmup, duration = (0.3, 1.5) if quick else (1.0, 5.0)
-    nruns = common.runs_count(quick, 3)
+    nruns = common.runs_count(quick, 5)
     rows: list[dict] = []
     for proto in ("json", "msgpack"):
         res: dict[str, list[dict]] = {"signalr": [], "raw": []}
-        for _ in range(nruns):
-            # alternate order between runs so neither side always goes first
-            res["raw"].append(_one("raw-echo", "raw", proto, conns, workers, size, warmup, duration))
-            res["signalr"].append(_one("signalr", "signalr", proto, conns, workers, size, warmup, duration))
+        for k in range(nruns):
+            # alternate the order between runs so that neither side always goes first
+            order = ("raw", "signalr") if k % 2 == 0 else ("signalr", "raw")
+            for side in order:
+                server_kind = "raw-echo" if side == "raw" else "signalr"
+                res[side].append(_one(server_kind, side, proto, conns, workers, size, warmup, duration))
         med = {k: {f: common.median([r[f] for r in v]) for f in v[0]} for k, v in res.items()}
         s, b = med["signalr"], med["raw"]
         v = f"{proto} c={conns} {size}B"
@@ -239,7 +241,9 @@ def run(quick: bool) -> list[dict]:
                 "1/s",
                 b["rps"],
                 target_ratio=0.6,
-                note=f"median of {nruns}; raw aiohttp echo baseline",
+                ratio=common.paired_ratio([r["rps"] for r in res["signalr"]], [r["rps"] for r in res["raw"]]),
+                note=f"values: medians of {nruns} runs; ratio: median of the {nruns} paired run ratios; "
+                "raw aiohttp echo baseline",
             )
         )
         rows.append(row(SCENARIO, v, "p50 latency", s["p50"], "ms", b["p50"]))

@@ -438,7 +438,7 @@ def run(quick: bool) -> list[dict]:
     if quick:
         conns, workers, m, window, c, rate, nruns, g = 200, 2, 500, 16, 10, 10.0, 1, 1000
     else:
-        conns, workers, m, window, c, rate, nruns, g = 1000, 4, 200, 16, 50, 10.0, 3, 5000
+        conns, workers, m, window, c, rate, nruns, g = 1000, 4, 200, 16, 50, 10.0, 5, 5000
     kinds = ["raw", "signalr"]
     notes = {}
     for k, mod in (("socketio", "socketio"), ("aiosignalr", "aiosignalr")):
@@ -448,8 +448,11 @@ def run(quick: bool) -> list[dict]:
             notes[k] = f"{mod} not installed"
     res: dict[str, list[dict]] = {k: [] for k in kinds}
     errors: dict[str, str] = {}
-    for _ in range(nruns):
-        for k in kinds:
+    for run_no in range(nruns):
+        # raw and signalr every run, in alternating order; the peers in the first three runs
+        pair = ["raw", "signalr"] if run_no % 2 == 0 else ["signalr", "raw"]
+        peers = [k for k in kinds if k not in pair] if run_no < 3 else []
+        for k in pair + peers:
             if k in errors:
                 continue
             try:
@@ -465,6 +468,14 @@ def run(quick: bool) -> list[dict]:
     med = {k: {f: common.median([r[f] for r in v]) for f in v[0]} for k, v in res.items() if v}
     v = f"json c={conns} {MSG_SIZE}B"
     s, raw = med["signalr"], med["raw"]
+
+    def paired(other: str, field: str) -> float | None:
+        runs = res.get(other) or []
+        if not runs:
+            return None
+        ours = [r[field] for r in res["signalr"][: len(runs)]]
+        return common.paired_ratio(ours, [r[field] for r in runs])
+
     rows = [
         row(
             SCENARIO,
@@ -474,7 +485,9 @@ def run(quick: bool) -> list[dict]:
             "1/s",
             raw["dps"],
             target_ratio=0.87,
-            note=f"median of {nruns}; {m} broadcasts, window {window}; raw aiohttp send_str ceiling",
+            ratio=paired("raw", "dps"),
+            note=f"values: medians of {nruns} runs, ratio: median of the paired run ratios; {m} broadcasts, "
+            f"window {window}; raw aiohttp send_str ceiling",
         ),
     ]
     rows.append(
@@ -492,7 +505,17 @@ def run(quick: bool) -> list[dict]:
     sio = med.get("socketio")
     if sio:
         rows.append(
-            row(SCENARIO, v, "deliveries/s vs socketio", s["dps"], "1/s", sio["dps"], target_ratio=4.0)
+            row(
+                SCENARIO,
+                v,
+                "deliveries/s vs socketio",
+                s["dps"],
+                "1/s",
+                sio["dps"],
+                target_ratio=4.0,
+                ratio=paired("socketio", "dps"),
+                note=f"{len(res['socketio'])} paired runs",
+            )
         )
     else:
         rows.append(
@@ -512,7 +535,17 @@ def run(quick: bool) -> list[dict]:
         )
     asr = med.get("aiosignalr")
     if asr:
-        rows.append(row(SCENARIO, v, "deliveries/s vs aiosignalr", s["dps"], "1/s", asr["dps"]))
+        rows.append(
+            row(
+                SCENARIO,
+                v,
+                "deliveries/s vs aiosignalr",
+                s["dps"],
+                "1/s",
+                asr["dps"],
+                ratio=paired("aiosignalr", "dps"),
+            )
+        )
     else:
         rows.append(
             dict(
@@ -539,7 +572,8 @@ def run(quick: bool) -> list[dict]:
             raw["p99"],
             target_ratio=1.5,
             higher_is_better=False,
-            note=f"{c} paced broadcasts x {conns} receivers",
+            ratio=paired("raw", "p99"),
+            note=f"{c} paced broadcasts x {conns} receivers; ratio: median of the paired run ratios",
         )
     )
     rows.append(row(SCENARIO, v + f" paced {rate:g}/s", "p50 latency", s["p50"], "ms", raw["p50"]))

@@ -43,17 +43,12 @@ class InvocationLimiter:
         self._waiters.append(fut)
         try:
             await fut
-        except asyncio.CancelledError:
+        except BaseException:
             if fut.done() and not fut.cancelled():
                 self.release()  # the slot was handed over just as we were cancelled
-            raise
-        finally:
-            if not fut.done():
-                fut.cancel()
-            try:
+            elif fut in self._waiters:  # (membership, not remove(): its error message reprs the future)
                 self._waiters.remove(fut)
-            except ValueError:
-                pass
+            raise
 
     def release(self) -> None:
         """Give a slot back, straight to the first live waiter if any."""
