@@ -16,6 +16,7 @@ import contextlib
 import logging
 import struct
 from collections.abc import Callable
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
@@ -120,19 +121,33 @@ def _direct_sink(
     def sink(data: bytes) -> bool:
         if get_backlog() or is_closing() or ws.closed:
             return False
-        first = _BINARY_FIN if connection.binary else _TEXT_FIN
-        n = len(data)
-        if n < 126:
-            write(bytes((first, n)) + data)
-        elif n < 65536:
-            write(_LEN16(first, 126, n) + data)
-        else:
-            write(_LEN64(first, 127, n) + data)
+        write(_frame(_BINARY_FIN if connection.binary else _TEXT_FIN, data))
         return True
 
     return sink
 
 
+def _frame(first: int, data: bytes) -> bytes:
+    """The frame for ``data``. A broadcast hands the same bytes object to
+    every connection of a protocol in turn, so the last frame built is kept
+    and reused while the same object comes back (holding it keeps the object
+    alive, so its identity cannot be taken by another)."""
+    cached = _last_frame
+    if cached[0] is data and cached[1] == first:
+        hit: bytes = cached[2]
+        return hit
+    n = len(data)
+    if n < 126:
+        frame = bytes((first, n)) + data
+    elif n < 65536:
+        frame = _LEN16(first, 126, n) + data
+    else:
+        frame = _LEN64(first, 127, n) + data
+    _last_frame[:] = (data, first, frame)
+    return frame
+
+
+_last_frame: list[Any] = [None, 0, b""]
 _TEXT_FIN = 0x81
 _BINARY_FIN = 0x82
 _LEN16 = struct.Struct("!BBH").pack
