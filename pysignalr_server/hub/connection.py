@@ -143,7 +143,7 @@ class HubConnectionContext:
         data = message.get(protocol)
         if self.replay is not None:
             return self._write_numbered(data)  # always an Invocation
-        return self.connection.write(data)
+        return self.connection.outbound.write(data)  # (HttpConnection.write, one call less per recipient)
 
     def _write_numbered(self, data: bytes) -> bool:
         """Stateful reconnect: keep the message for replay, then send it if a

@@ -97,14 +97,16 @@ class InMemoryHubLifetimeManager(HubLifetimeManager):
         message: SerializedHubMessage,
         excluded: Sequence[str] | None = None,
     ) -> None:
-        if excluded:
-            skip = set(excluded)
-            for conn in targets:
-                if conn.connection_id not in skip:
-                    _write(conn, message)
-        else:
-            for conn in targets:
-                _write(conn, message)
+        # The loop body is inlined (no helper call per connection): on a
+        # broadcast it runs once per recipient.
+        skip = set(excluded) if excluded else None
+        for conn in targets:
+            if skip is not None and conn.connection_id in skip:
+                continue
+            try:
+                conn.write_serialized(message)
+            except Exception:
+                log.exception("Failed writing message to connection %s.", conn.connection_id)
 
     # --------------------------------------------------------------- sends
 
