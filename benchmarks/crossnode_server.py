@@ -34,8 +34,11 @@ def _rss_kib() -> int:
     return 0
 
 
+OPEN = [0]  # WebSocket connections (raw) or hub connections (signalr) currently open
+
+
 async def rss(request: web.Request) -> web.Response:
-    return web.json_response({"rss_kib": _rss_kib(), "pid": os.getpid()})
+    return web.json_response({"rss_kib": _rss_kib(), "pid": os.getpid(), "open": OPEN[0]})
 
 
 async def collect(request: web.Request) -> web.Response:
@@ -69,9 +72,11 @@ def build(mode: str, prefix: str, keep_alive: float) -> web.Application:
                         await ws.send_str('{"type":6}\x1e')
 
             ping_task = asyncio.create_task(pinger())
+            OPEN[0] += 1
             try:
                 await _raw_loop(ws)
             finally:
+                OPEN[0] -= 1
                 ping_task.cancel()
             return ws
 
@@ -91,6 +96,12 @@ def build(mode: str, prefix: str, keep_alive: float) -> web.Application:
     class BenchHub(signalr.Hub):
         async def ping(self) -> None:
             return None
+
+        async def on_connected(self) -> None:
+            OPEN[0] += 1
+
+        async def on_disconnected(self, exception: Exception | None) -> None:
+            OPEN[0] -= 1
 
     kwargs = {}
     if mode == "signalr-pg":

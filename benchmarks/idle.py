@@ -82,6 +82,16 @@ def _rss(port: int) -> int:
     return http_json(port, "/debug/rss")["rss_kib"]
 
 
+def _settle(port: int, n_total: int) -> None:
+    """After a round's close: wait (with a deadline) until the server has seen every
+    connection go, then give its cleanup a moment, so RSS is read at the same point on
+    both servers."""
+    deadline = time.monotonic() + 60
+    while http_json(port, "/debug/rss")["open"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5 if n_total < 2000 else 1.0)
+
+
 def _round(workers, port: int, n_total: int, hold: float, expect_pings: bool, label: str) -> tuple[int, dict]:
     """Open n_total connections, hold them, sample RSS; return (peak_rss_kib, info)."""
     for w in workers:
@@ -119,10 +129,10 @@ def _measure(mode: str, n_total: int, nproc: int, hold: float, keep_alive: float
         ]
         try:
             peak1, info1 = _round(workers, port, per * nproc, hold, True, f"{mode} round 1")
-            time.sleep(0.5 if n_total < 2000 else 1.0)
+            _settle(port, n_total)
             after1 = _rss(port)
             peak2, _info2 = _round(workers, port, per * nproc, hold, True, f"{mode} round 2")
-            time.sleep(0.5 if n_total < 2000 else 1.0)
+            _settle(port, n_total)
             after2 = _rss(port)
             gcd = http_json(port, "/debug/gc", "POST")["rss_kib"]
         finally:
