@@ -53,10 +53,29 @@ async def collect(request: web.Request) -> web.Response:
     return web.json_response({"rss_kib": _rss_kib(), "pid": os.getpid()})
 
 
+async def traced(request: web.Request) -> web.Response:
+    """With BENCH_TRACEMALLOC=1: Python allocations still alive, by line (after a gc)."""
+    import tracemalloc
+
+    if not tracemalloc.is_tracing():
+        return web.json_response({"error": "start the server with BENCH_TRACEMALLOC=1"})
+    gc.collect()
+    snapshot = tracemalloc.take_snapshot()
+    stats = snapshot.statistics("lineno")
+    return web.json_response(
+        {
+            "total_kib": sum(s.size for s in stats) // 1024,
+            "top": [f"{s.size // 1024} KiB in {s.count} blocks: {s.traceback}" for s in stats[:15]],
+            "rss_kib": _rss_kib(),
+        }
+    )
+
+
 def build(mode: str, prefix: str, keep_alive: float) -> web.Application:
     app = web.Application()
     app.router.add_get("/debug/rss", rss)
     app.router.add_post("/debug/gc", collect)
+    app.router.add_get("/debug/tracemalloc", traced)
     if mode == "raw":
 
         async def ws_handler(request: web.Request) -> web.WebSocketResponse:
@@ -126,6 +145,10 @@ def main() -> None:
     mode, port = sys.argv[1], int(sys.argv[2])
     prefix = sys.argv[3] if len(sys.argv) > 3 else "bench"
     keep_alive = float(os.environ.get("BENCH_KEEPALIVE", "5"))
+    if os.environ.get("BENCH_TRACEMALLOC"):
+        import tracemalloc
+
+        tracemalloc.start()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (max(hard, 65536), max(hard, 65536)))
