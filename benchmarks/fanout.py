@@ -436,7 +436,7 @@ def _have(module: str) -> bool:
 
 def run(quick: bool) -> list[dict]:
     if quick:
-        conns, workers, m, window, c, rate, nruns, g = 200, 2, 500, 16, 10, 10.0, 1, 1000
+        conns, workers, m, window, c, rate, nruns, g = 200, 2, 300, 16, 10, 10.0, 1, 1000
     else:
         conns, workers, m, window, c, rate, nruns, g = 1000, 4, 400, 16, 50, 10.0, 5, 5000
     kinds = ["raw", "signalr"]
