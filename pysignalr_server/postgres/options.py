@@ -53,7 +53,8 @@ class PostgresOptions:
     max_pending_publishes: int = 10_000
     """Publishes waiting for Postgres; beyond this, sends fail at once."""
     publish_timeout: float = 5.0
-    """A send whose notification is not committed within this fails."""
+    """A send whose notification is not committed within this fails (one
+    timer checks the queue, at most every quarter second)."""
     inbox_size: int = 100_000
     """Notifications received but not yet processed; overflow is counted as loss."""
 
