@@ -67,8 +67,6 @@ NUMBERED = frozenset(
 NUMBERED_INCOMING = NUMBERED | {InvocationBindingFailureMessage, StreamBindingFailureMessage}
 
 
-
-
 class HubConnectionContext:
     def __init__(self, handler: HubConnectionHandler, connection: HttpConnection) -> None:
         loop = asyncio.get_running_loop()
@@ -143,7 +141,9 @@ class HubConnectionContext:
         data = message.get(protocol)
         if self.replay is not None:
             return self._write_numbered(data)  # always an Invocation
-        return self.connection.outbound.write(data)  # (HttpConnection.write, one call less per recipient)
+        return self.connection.outbound.write(
+            data
+        )  # straight to the buffer: a broadcast calls this per recipient
 
     def _write_numbered(self, data: bytes) -> bool:
         """Stateful reconnect: keep the message for replay, then send it if a
