@@ -7,10 +7,11 @@ burst costs one frame instead of many. A transport that can write without
 waiting (a WebSocket whose socket is keeping up) installs a ``direct`` sink:
 while nothing is queued, ``write`` hands data straight to it, which saves a
 task wake-up per message per connection on broadcasts; as soon as the sink
-refuses (the socket has a backlog) data queues here again, in order. When more than ``limit`` bytes are
-waiting the client is not keeping up: the buffer closes itself and calls
-``on_overflow`` so the connection can be dropped. Producers that prefer to
-wait (streams) use ``wait_writable``.
+refuses (the socket has a backlog) data queues here again, in order.
+
+When more than ``limit`` bytes are waiting the client is not keeping up: the
+buffer closes itself and calls ``on_overflow`` so the connection can be
+dropped. Producers that prefer to wait (streams) use ``wait_writable``.
 """
 
 from __future__ import annotations

@@ -141,9 +141,8 @@ class HubConnectionContext:
         data = message.get(protocol)
         if self.replay is not None:
             return self._write_numbered(data)  # always an Invocation
-        return self.connection.outbound.write(
-            data
-        )  # straight to the buffer: a broadcast calls this per recipient
+        # Straight to the buffer: a broadcast calls this once per recipient.
+        return self.connection.outbound.write(data)
 
     def _write_numbered(self, data: bytes) -> bool:
         """Stateful reconnect: keep the message for replay, then send it if a
