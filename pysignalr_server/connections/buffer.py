@@ -29,6 +29,7 @@ class OutboundBuffer:
         "_direct",
         "_limit",
         "_on_overflow",
+        "_on_queued",
         "_size",
         "_space_waiters",
         "_taken_waiters",
@@ -54,11 +55,18 @@ class OutboundBuffer:
         self.write_count = 0
         """Incremented per write; lets keep-alive see activity without timestamps."""
         self._direct: Callable[[bytes], bool] | None = None
+        self._on_queued: Callable[[], None] | None = None
 
     def set_direct(self, sink: Callable[[bytes], bool] | None) -> None:
         """Install (or remove) a sink that takes data synchronously while the
         buffer is empty; it returns False to refuse, and the data queues."""
         self._direct = sink
+
+    def set_on_queued(self, callback: Callable[[], None] | None) -> None:
+        """Called when data queues (or the buffer closes) while nobody waits
+        in ``take``: a transport that drains with ``take_nowait`` starts its
+        writer only then, instead of keeping one parked per connection."""
+        self._on_queued = callback
 
     @property
     def closed(self) -> bool:
@@ -95,6 +103,8 @@ class OutboundBuffer:
             self._waiter = None
             if not waiter.done():
                 waiter.set_result(None)
+        elif self._on_queued is not None:
+            self._on_queued()
         return True
 
     def close(self, *, discard: bool = False) -> None:
@@ -111,6 +121,9 @@ class OutboundBuffer:
             self._waiter = None
             if not waiter.done():
                 waiter.set_result(None)
+        elif self._on_queued is not None:
+            on_queued, self._on_queued = self._on_queued, None
+            on_queued()
         self._wake_space_waiters()
 
     def take_nowait(self, max_bytes: int | None = None) -> bytes | None:

@@ -75,7 +75,8 @@ class HubConnectionContext:
         self.connection_id = connection.connection_id
         self._protocol: HubProtocol | None = None
         self.user_identifier: str | None = None
-        self.aborted = asyncio.Event()
+        self._aborted: asyncio.Event | None = None  # made when first asked for (about 0.7 KB each)
+        self.is_aborted = False
         self.closing = False
         self.connected = False
         self.client_timeout_armed = False
@@ -302,6 +303,15 @@ class HubConnectionContext:
         """``Context.Abort()``: close without an error and without reconnect."""
         self.close()
 
+    @property
+    def aborted(self) -> asyncio.Event:
+        """Set once the connection has closed, for whatever reason."""
+        if self._aborted is None:
+            self._aborted = asyncio.Event()
+            if self.is_aborted:
+                self._aborted.set()
+        return self._aborted
+
     def client_closed(self, message: CloseMessage) -> None:
         """The client sent Close: answer with Close and end the connection."""
         if message.error:
@@ -310,7 +320,9 @@ class HubConnectionContext:
 
     async def transport_closed(self, error: BaseException | None) -> None:
         self.closing = True
-        self.aborted.set()
+        self.is_aborted = True
+        if self._aborted is not None:
+            self._aborted.set()
         self._handler.session_ended(self)
         # Nobody will read what streams produce any more, and uploads will get
         # no more items: stop both, and tell methods that wait on a token.

@@ -84,7 +84,7 @@ class HubCallerContext:
 
     @property
     def is_aborted(self) -> bool:
-        return bool(self._session.aborted.is_set())
+        return bool(self._session.is_aborted)
 
     def abort(self) -> None:
         """Close the connection (a Close message without error, then the

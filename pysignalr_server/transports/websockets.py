@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from ..connections.buffer import OutboundBuffer
 from ..connections.connection import ConnectionStatus, HttpConnection
 from ..connections.options import HttpConnectionOptions
 
@@ -57,11 +58,25 @@ async def serve_websocket(
     connection.abort_transport = abort
     if resumed:
         application.transport_resumed()
-    writer = asyncio.get_running_loop().create_task(
-        _write_loop(ws, connection, options), name=f"signalr-ws-writer-{connection.connection_id}"
-    )
+    # The writer task exists only while there is something to write: most of
+    # the time the direct sink writes, and an idle connection holds no task.
+    loop = asyncio.get_running_loop()
+    my_outbound = connection.outbound
+    writer: asyncio.Task[None] | None = None
+
+    def start_writer() -> None:
+        nonlocal writer
+        if writer is None or writer.done():
+            writer = loop.create_task(
+                _write_loop(ws, connection, my_outbound, options),
+                name=f"signalr-ws-writer-{connection.connection_id}",
+            )
+
+    my_outbound.set_on_queued(start_writer)
+    if my_outbound.size or my_outbound.closed:
+        start_writer()  # replayed messages of a stateful reconnect, queued before this socket
     if transport is not None:
-        connection.outbound.set_direct(_direct_sink(ws, transport, connection))
+        my_outbound.set_direct(_direct_sink(ws, transport, connection))
     error: BaseException | None = None
     try:
         while True:
@@ -90,10 +105,14 @@ async def serve_websocket(
         outbound.close(discard=True)
         if connection.close_error is not None and error is None:
             error = connection.close_error
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(writer, options.websocket_close_timeout + 1.0)
-        if not writer.done():
-            writer.cancel()
+        if writer is None or writer.done():
+            start_writer()  # one last writer closes the WebSocket
+        if writer is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(writer, options.websocket_close_timeout + 1.0)
+            if not writer.done():
+                writer.cancel()
+        my_outbound.set_on_queued(None)
         if not ws.closed:
             abort()
         if reconnecting and connection.outbound is outbound:
@@ -155,23 +174,29 @@ _LEN64 = struct.Struct("!BBQ").pack
 
 
 async def _write_loop(
-    ws: web.WebSocketResponse, connection: HttpConnection, options: HttpConnectionOptions
+    ws: web.WebSocketResponse,
+    connection: HttpConnection,
+    outbound: OutboundBuffer,
+    options: HttpConnectionOptions,
 ) -> None:
-    outbound = connection.outbound
+    """Drain what queued (joined into frames of up to ``max_frame_coalesce``),
+    then end; the buffer starts another writer when data queues again. Once
+    the buffer is closed and drained, close the WebSocket."""
     limit = options.max_frame_coalesce
     try:
         while True:
-            data = await outbound.take(limit)
+            data = outbound.take_nowait(limit)
             if data is None:
+                if not outbound.closed:
+                    return  # idle: nothing to close
                 break
             await ws.send_frame(data, WSMsgType.BINARY if connection.binary else WSMsgType.TEXT)
     except (ConnectionError, RuntimeError) as exc:
         log.debug("WebSocket write failed on %s: %s", connection.connection_id, exc)
         outbound.close(discard=True)
-    finally:
-        if not ws.closed:
-            if outbound.overflowed:
-                connection.abort()
-            else:
-                with contextlib.suppress(Exception):
-                    await ws.close(code=1000)
+    if not ws.closed:
+        if outbound.overflowed:
+            connection.abort()
+        else:
+            with contextlib.suppress(Exception):
+                await ws.close(code=1000)

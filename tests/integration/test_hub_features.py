@@ -93,7 +93,14 @@ class FeatureHub(signalr.Hub):
         self.state.record("connected", self.context.connection_id)
 
     async def on_disconnected(self, exception: Exception | None) -> None:
+        # The aborted event is made on first use: asked for only now, it must already be set.
+        self.state.record("aborted at disconnect", self.context.connection_id, self.context.aborted.is_set())
         self.state.record("disconnected", self.context.connection_id, exception)
+
+    async def wait_aborted(self) -> None:
+        self.state.note("waiting for abort")
+        await self.context.aborted.wait()
+        self.state.note(f"aborted seen, is_aborted={self.context.is_aborted}")
 
     async def connection_id(self) -> str:
         return self.context.connection_id
@@ -362,6 +369,31 @@ async def test_context_request_is_the_aiohttp_request(serve: Start) -> None:
     assert await invoke(client, "Query", "foo") == "bar"
     assert await invoke(client, "Query", "missing", iid="2") is None
     assert await invoke(client, "RequestInfo", iid="3") == [True, HUB_PATH, "WebSockets", "dana"]
+
+
+async def test_context_aborted_wakes_a_waiting_method_and_is_set_when_first_asked_late(serve: Start) -> None:
+    server = await serve()
+    state = server.state
+    client = await server.connect()
+    cid = await connection_id(client)
+    await client.send_raw(invocation("WaitAborted", iid="w"))
+    await state.wait(lambda: "waiting for abort" in state.log, "the method to wait")
+    assert not server.session_of(cid).is_aborted
+    await client.close()
+    await state.wait(lambda: "aborted seen, is_aborted=True" in state.log, "the method to see the abort")
+    await state.wait(lambda: state.count("disconnected", cid) == 1, "on_disconnected")
+    assert state.detail("aborted at disconnect", cid) is True
+
+
+async def test_an_idle_websocket_connection_holds_no_writer_task(serve: Start) -> None:
+    """Messages go straight to the socket; a writer task exists only while
+    something waits in the buffer, so idle connections cost no task."""
+    server = await serve()
+    clients = [await server.connect() for _ in range(3)]
+    for client in clients:
+        assert await invoke(client, "SerialNumber") is not None
+    writers = [t for t in asyncio.all_tasks() if t.get_name().startswith("signalr-ws-writer-")]
+    assert writers == []
 
 
 # --------------------------------------------------------- concurrency
