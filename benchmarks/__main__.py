@@ -8,7 +8,7 @@ import sys
 import time
 import traceback
 
-from .common import RESULTS_DIR, DeliveryError, print_table, write_json
+from .common import RESULTS_DIR, DeliveryError, print_table, row, write_json
 
 SCENARIOS = ["echo", "fanout", "idle", "churn", "crossnode"]
 
@@ -58,20 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             statuses[name] = "FAILED (delivery)" if failed else "ok"
         except DeliveryError as e:
             statuses[name] = f"FAILED (delivery): {e}"
-            rows.append(
-                dict(
-                    scenario=name,
-                    variant="-",
-                    metric="delivery",
-                    value=None,
-                    unit="",
-                    baseline=None,
-                    ratio=None,
-                    target="no loss/dup",
-                    met=False,
-                    note=str(e),
-                )
-            )
+            rows.append(row(name, "-", "delivery", None, "", target="no loss/dup", met=False, note=str(e)))
         except Exception as e:  # noqa: BLE001 - report and continue with other scenarios
             traceback.print_exc()
             statuses[name] = f"ERROR: {type(e).__name__}: {e}"

@@ -396,40 +396,6 @@ JSON_HANDSHAKE = '{"protocol":"json","version":1}\x1e'
 MSGPACK_HANDSHAKE = '{"protocol":"messagepack","version":1}\x1e'
 
 
-def varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def msgpack_frame(payload: bytes) -> bytes:
-    return varint(len(payload)) + payload
-
-
-def split_msgpack(data: bytes) -> list[bytes]:
-    """Split a binary WebSocket message into its length-prefixed MessagePack messages."""
-    out = []
-    i, n = 0, len(data)
-    while i < n:
-        length = shift = 0
-        while True:
-            b = data[i]
-            i += 1
-            length |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                break
-        out.append(data[i : i + length])
-        i += length
-    return out
-
-
 def split_json(data: str) -> list[str]:
     """Split a text WebSocket message into its record-separated JSON messages."""
     parts = data.split(RS)

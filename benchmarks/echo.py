@@ -21,6 +21,8 @@ import argparse
 import asyncio
 import time
 
+from pysignalr_server.protocol.framing import frame_binary, split_binary
+
 from . import common
 from .common import DeliveryError, row
 
@@ -47,7 +49,7 @@ async def _conn_loop(
         if proto == "json":
             frame = f'{{"type":1,"invocationId":"{inv}","target":"Echo","arguments":["{value}"]}}\x1e'
         else:
-            frame = common.msgpack_frame(msgpack.packb([1, {}, inv, "Echo", [value]]))
+            frame = frame_binary(msgpack.packb([1, {}, inv, "Echo", [value]]))
         t0 = time.perf_counter()
         if raw_text:
             await ws.send_str(frame)
@@ -80,12 +82,12 @@ async def _conn_loop(
                         stats["bad"] += 1
             elif msg.type == aiohttp.WSMsgType.BINARY and not raw_text:
                 if kind == "raw":  # same parse work as the SignalR client
-                    m = msgpack.unpackb(common.split_msgpack(msg.data)[0])
+                    m = msgpack.unpackb(split_binary(msg.data).records[0])
                     if msg.data != frame or m[2] != inv or m[4][0] != value:
                         stats["bad"] += 1
                     got = True
                     continue
-                for part in common.split_msgpack(msg.data):
+                for part in split_binary(msg.data).records:
                     m = msgpack.unpackb(part)
                     if m[0] == 6:
                         continue
@@ -250,19 +252,7 @@ def run(quick: bool) -> list[dict]:
         rows.append(row(SCENARIO, v, "p99 latency", s["p99"], "ms", b["p99"]))
         rows.append(row(SCENARIO, v, "server CPU", s["server_cpu"], "cores", b["server_cpu"]))
         rows.append(row(SCENARIO, v, "client CPU", s["client_cpu"], "cores", b["client_cpu"]))
-        rows.append(
-            dict(
-                scenario=SCENARIO,
-                variant=v,
-                metric="delivery",
-                value=0,
-                unit="lost+dup",
-                baseline=0,
-                ratio=None,
-                target="0",
-                met=True,
-            )
-        )
+        rows.append(row(SCENARIO, v, "delivery", 0, "lost+dup", 0, target="0", met=True))
     return rows
 
 

@@ -518,19 +518,17 @@ def run(quick: bool) -> list[dict]:
             )
         )
     else:
+        missing = errors.get("socketio", notes.get("socketio", "?"))
         rows.append(
-            dict(
-                scenario=SCENARIO,
-                variant=v,
-                metric="deliveries/s vs socketio",
-                value=s["dps"],
-                unit="1/s",
-                baseline=None,
-                ratio=None,
+            row(
+                SCENARIO,
+                v,
+                "deliveries/s vs socketio",
+                s["dps"],
+                "1/s",
                 target=">= 4x",
                 met=False,
-                note="python-socketio baseline unavailable: "
-                + errors.get("socketio", notes.get("socketio", "?")),
+                note=f"python-socketio baseline unavailable: {missing}",
             )
         )
     asr = med.get("aiosignalr")
@@ -547,19 +545,15 @@ def run(quick: bool) -> list[dict]:
             )
         )
     else:
+        missing = errors.get("aiosignalr", notes.get("aiosignalr", "?"))
         rows.append(
-            dict(
-                scenario=SCENARIO,
-                variant=v,
-                metric="deliveries/s vs aiosignalr",
-                value=s["dps"],
-                unit="1/s",
-                baseline=None,
-                ratio=None,
-                target=None,
-                met=None,
-                note="aiosignalr baseline unavailable: "
-                + errors.get("aiosignalr", notes.get("aiosignalr", "?")),
+            row(
+                SCENARIO,
+                v,
+                "deliveries/s vs aiosignalr",
+                s["dps"],
+                "1/s",
+                note=f"aiosignalr baseline unavailable: {missing}",
             )
         )
     rows.append(
@@ -588,14 +582,13 @@ def run(quick: bool) -> list[dict]:
             rows.append(row(SCENARIO, f"{v} [{k}]", "client CPU (thr)", med[k]["client_cpu"], "cores"))
             rows.append(row(SCENARIO, f"{v} [{k}]", "deliveries/s", med[k]["dps"], "1/s"))
     rows.append(
-        dict(
-            scenario=SCENARIO,
-            variant=v,
-            metric="delivery",
-            value=0,
-            unit="lost+dup",
-            baseline=0,
-            ratio=None,
+        row(
+            SCENARIO,
+            v,
+            "delivery",
+            0,
+            "lost+dup",
+            0,
             target="0",
             met=True,
             note="checked for " + ", ".join(k for k in kinds if k in med),
