@@ -23,7 +23,7 @@ from contextlib import contextmanager
 
 from aiohttp import web
 
-from .common import free_port, pin
+from .common import ROOT, free_port, pin
 
 
 def _rss_kib() -> int:
@@ -149,11 +149,7 @@ def main() -> None:
         import tracemalloc
 
         tracemalloc.start()
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (max(hard, 65536), max(hard, 65536)))
-    except (ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    raise_nofile()
     web.run_app(
         build(mode, prefix, keep_alive),
         host="127.0.0.1",
@@ -164,22 +160,16 @@ def main() -> None:
     )
 
 
-if __name__ == "__main__":
-    main()
-
-
 # ---------------------------------------------------------------------------------------------
-# Small harness helpers shared by idle.py, churn.py, crossnode.py, pg_baseline.py
+# Small harness helpers shared by idle.py, churn.py and crossnode.py
 # ---------------------------------------------------------------------------------------------
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @contextmanager
 def server(mode: str, prefix: str = "bench", keep_alive: float = 5.0, role: str | None = "server"):
     """Start a bench server process; yields (port, pid). ``role``: see ``common.pin``."""
     port = free_port()
-    env = dict(os.environ, BENCH_KEEPALIVE=str(keep_alive), PYTHONPATH=ROOT)
+    env = dict(os.environ, BENCH_KEEPALIVE=str(keep_alive), PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
         [sys.executable, "-m", "benchmarks.crossnode_server", mode, str(port), prefix], cwd=ROOT, env=env
     )
@@ -222,25 +212,5 @@ def raise_nofile() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def row(scenario, variant, metric, value, unit, baseline=None, target=None, met=None, higher_is_better=True):
-    ratio = None
-    if baseline not in (None, 0) and value is not None:
-        ratio = round(value / baseline, 3)
-    return {
-        "scenario": scenario,
-        "variant": variant,
-        "metric": metric,
-        "value": None if value is None else round(value, 3),
-        "unit": unit,
-        "baseline": None if baseline is None else round(baseline, 3),
-        "ratio": ratio,
-        "target": target,
-        "met": met,
-    }
-
-
-def pct(values, p):
-    if not values:
-        return float("nan")
-    v = sorted(values)
-    return v[min(len(v) - 1, int(len(v) * p / 100))]
+if __name__ == "__main__":
+    main()
